@@ -1,0 +1,260 @@
+"""The backward pass: local derivatives on every edge, adjoints accumulated right to left.
+
+For every node v and every parent p it reads, the *local derivative* is ∂v/∂p = sympy.diff of v's
+definition. The *adjoint* of a value, dJ/dp, is the sum over the nodes c that read p of
+dJ/dc · ∂c/∂p: one `+=` per consumer, so a node that feeds several others gathers several terms.
+
+>>> from symbackprop import Graph
+>>> b = Graph.from_expr("cos(sin(x^2) + 3x^2)").backward()
+>>> for step in b.steps: print(step)
+dJ/du += -sin(u)
+dJ/du1 += dJ/du
+dJ/du2 += dJ/du
+dJ/dt += dJ/du1*cos(t)
+dJ/dt += 3*dJ/du2
+dJ/dx += 2*dJ/dt*x
+>>> b.gradient("x")
+-(6*x + 2*x*cos(x**2))*sin(3*x**2 + sin(x**2))
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from graphlib import TopologicalSorter
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping
+
+import sympy as sp
+
+from .errors import GraphError
+from .functions import relu, sigmoid, softplus
+
+if TYPE_CHECKING:
+    from .graph import Graph, Node
+    from .verify import Verification
+
+# Local-derivative rules that reuse the node's own value (v = f(p)  ⇒  ∂v/∂p written with v).
+# Everything else is plain sympy.diff of the node's definition.
+OWN_VALUE_RULES: dict[type, Callable[[sp.Symbol, sp.Symbol], sp.Expr]] = {
+    sp.exp: lambda v, p: v,
+    sigmoid: lambda v, p: v * (1 - v),
+    sp.tanh: lambda v, p: 1 - v**2,
+    softplus: lambda v, p: sigmoid(p),
+    relu: lambda v, p: sp.Heaviside(p, 0),
+}
+
+
+def local_derivative(node: Node, parent: sp.Symbol) -> sp.Expr:
+    """∂node/∂parent: from the rule table when the node is f(parent) for a listed f, else sympy.diff.
+
+    >>> from symbackprop import Graph
+    >>> g = Graph.from_steps("v = exp(-a)\\nw = exp(v)")
+    >>> local_derivative(g.node("w"), g.symbol("v")), local_derivative(g.node("v"), g.symbol("a"))
+    (w, -exp(-a))
+    """
+    d = node.definition
+    rule = OWN_VALUE_RULES.get(d.func)
+    if rule is not None and d.args == (parent,):
+        return rule(node.symbol, parent)
+    return sp.diff(d, parent)
+
+
+def adjoint_symbol(output: sp.Symbol, of: sp.Symbol) -> sp.Symbol:
+    """The symbol that stands for dJ/d(of) in the backward program: `dJ_dt` for J and t."""
+    return sp.Symbol(f"d{output.name}_d{of.name}", real=True)
+
+
+@dataclass(frozen=True)
+class Edge:
+    """parent → child, with the local derivative ∂child/∂parent."""
+
+    parent: sp.Symbol
+    child: sp.Symbol
+    local: sp.Expr
+
+
+@dataclass(frozen=True)
+class AdjointStep:
+    """One backward line: `adjoint(target) += adjoint(source) · local` (`=` where source is the output).
+
+    `contribution` is that product, written in node symbols; `accumulates` marks a target that several
+    nodes read, so its adjoint is a sum of such steps.
+    """
+
+    target: sp.Symbol
+    source: sp.Symbol
+    local: sp.Expr
+    contribution: sp.Expr
+    accumulates: bool
+    output: sp.Symbol
+
+    @property
+    def op(self) -> str:
+        return "+="
+
+    def __str__(self) -> str:
+        return f"d{self.output}/d{self.target} += {_readable(self.contribution, self.output)}"
+
+
+def _readable(expr: sp.Expr, output: sp.Symbol) -> str:
+    """`dJ_du` printed as `dJ/du` (for the plain-text form of a step)."""
+    prefix = f"d{output.name}_d"
+    names = {s: sp.Symbol(f"d{output.name}/d{s.name[len(prefix):]}") for s in expr.free_symbols
+             if s.name.startswith(prefix)}
+    return str(expr.xreplace(names))
+
+
+class Backward:
+    """The backward pass of a graph with respect to `wrt` (default: the graph's parameters)."""
+
+    def __init__(self, graph: Graph, wrt: Iterable[sp.Symbol | str] | None = None):
+        self.graph = graph
+        self.wrt: tuple[sp.Symbol, ...] = (graph.parameters if wrt is None
+                                           else tuple(graph.symbol(v) for v in wrt))
+        for v in self.wrt:
+            if v not in graph.inputs:
+                raise GraphError(f"gradients are taken with respect to inputs; '{v}' is a node")
+        self.output = graph.output
+        self.edges: tuple[Edge, ...] = tuple(
+            Edge(p, node.symbol, local_derivative(node, p)) for node in graph.nodes for p in node.parents)
+        self._local = {(e.child, e.parent): e.local for e in self.edges}
+        self.steps: tuple[AdjointStep, ...] = tuple(self._adjoint_steps())
+
+    # --- the pass ---------------------------------------------------------------------------------
+
+    @cached_property
+    def relevant(self) -> set[sp.Symbol]:
+        """Inputs in `wrt` and the nodes that depend on them: the only values that need an adjoint."""
+        needed = set(self.wrt)
+        for node in self.graph.nodes:
+            if needed.intersection(node.parents):
+                needed.add(node.symbol)
+        return needed
+
+    def _reaches_output(self) -> set[sp.Symbol]:
+        reach = {self.output}
+        for node in reversed(self.graph.nodes):
+            if node.symbol in reach:
+                reach.update(node.parents)
+        return reach
+
+    def _target_order(self, live: set[sp.Symbol]) -> list[sp.Symbol]:
+        """Values right to left: each after all the nodes that read it (graphlib, in batches).
+
+        Within a batch inputs come first, then nodes in forward order, as on the slides
+        (dJ/dβ_j before dJ/dz_j, dJ/du1 before dJ/du2).
+        """
+        sorter = TopologicalSorter({v: [c.symbol for c in self.graph.consumers[v] if c.symbol in live]
+                                    for v in live})
+        position: dict[sp.Symbol, int] = {}
+        for s in (*self.wrt, *self.graph.inputs, *(n.symbol for n in self.graph.nodes)):
+            position.setdefault(s, len(position))
+        order: list[sp.Symbol] = []
+        sorter.prepare()
+        while sorter.is_active():
+            batch = sorted(sorter.get_ready(), key=position.__getitem__)
+            order.extend(batch)
+            sorter.done(*batch)
+        return order
+
+    def _adjoint_steps(self) -> Iterable[AdjointStep]:
+        """For every value right to left, one step per node that reads it."""
+        live = self.relevant & self._reaches_output()
+        for target in self._target_order(live):
+            if target == self.output or (target in self.graph.inputs and target not in self.wrt):
+                continue
+            consumers = [c for c in self.graph.consumers[target] if c.symbol in live]
+            for consumer in consumers:
+                local = self._local[(consumer.symbol, target)]
+                upstream = sp.S.One if consumer.symbol == self.output else self.adjoint_symbol(consumer.symbol)
+                yield AdjointStep(target, consumer.symbol, local, upstream * local,
+                                  len(consumers) > 1, self.output)
+
+    # --- reading the result -----------------------------------------------------------------------
+
+    def adjoint_symbol(self, of: sp.Symbol | str) -> sp.Symbol:
+        return adjoint_symbol(self.output, self.graph.symbol(of))
+
+    def local(self, child: sp.Symbol | str, parent: sp.Symbol | str) -> sp.Expr:
+        """∂child/∂parent on the edge parent → child."""
+        key = (self.graph.symbol(child), self.graph.symbol(parent))
+        if key not in self._local:
+            raise GraphError(f"there is no edge {parent} → {child}")
+        return self._local[key]
+
+    @cached_property
+    def adjoints(self) -> dict[sp.Symbol, sp.Expr]:
+        """dJ/dv for the output, every relevant node and every `wrt` input, written in node symbols."""
+        result: dict[sp.Symbol, sp.Expr] = {self.output: sp.S.One}
+        for step in self.steps:
+            result[step.target] = result.get(step.target, sp.S.Zero) + step.contribution
+        for v in self.wrt:
+            result.setdefault(v, sp.S.Zero)  # an input the output does not depend on
+        return result
+
+    @cached_property
+    def program(self) -> list[tuple[sp.Symbol, sp.Expr]]:
+        """Straight-line code: every node of the forward pass, then every adjoint (`dJ_dt = ...`).
+
+        Evaluating it in order yields the output and the gradient for every `wrt` variable.
+        """
+        forward = [(n.symbol, n.definition) for n in self.graph.nodes]
+        backward = [(self.adjoint_symbol(t), value) for t, value in self.adjoints.items() if t != self.output]
+        return forward + backward
+
+    @property
+    def forward_program(self) -> list[tuple[sp.Symbol, sp.Expr]]:
+        return self.program[:len(self.graph.nodes)]
+
+    @property
+    def backward_program(self) -> list[tuple[sp.Symbol, sp.Expr]]:
+        return self.program[len(self.graph.nodes):]
+
+    def gradient(self, v: sp.Symbol | str | None = None) -> sp.Expr | dict[sp.Symbol, sp.Expr]:
+        """dJ/dv written in the inputs (all `wrt` variables as a dict when `v` is None)."""
+        if v is None:
+            return {w: self.gradient(w) for w in self.wrt}
+        symbol = self.graph.symbol(v)
+        if symbol not in self.wrt:
+            raise GraphError(f"'{v}' is not among the variables of this backward pass "
+                             f"({', '.join(map(str, self.wrt))}); use graph.backward(wrt=[...])")
+        return self._in_inputs(self.adjoints[symbol])
+
+    def _in_inputs(self, expr: sp.Expr) -> sp.Expr:
+        """Replace adjoint symbols (right to left), then node symbols, by what they stand for."""
+        for target, value in reversed(list(self.adjoints.items())):
+            s = adjoint_symbol(self.output, target)
+            if s in expr.free_symbols:
+                expr = expr.xreplace({s: value})
+        return self.graph.in_inputs(expr)
+
+    def direct(self, v: sp.Symbol | str) -> sp.Expr:
+        """sympy.diff of the whole expression: the independent check of `gradient(v)`."""
+        return sp.diff(self.graph.expr, self.graph.symbol(v))
+
+    def values(self, at: Mapping, numeric: bool = False, digits: int = 15) -> dict[sp.Symbol, sp.Expr]:
+        """Run the program at a point: forward values, then every adjoint (keyed by the value's symbol).
+
+        >>> from symbackprop import Graph
+        >>> b = Graph.from_steps("a = x*y\\nJ = a + a^2").backward()
+        >>> b.values({"x": 1, "y": 2})[b.adjoint_symbol("x")]
+        10
+        """
+        values = self.graph.forward(at)
+        for symbol, expr in self.backward_program:
+            values[symbol] = expr.xreplace(values)
+        if numeric:
+            return {s: v.evalf(digits) for s, v in values.items()}
+        return values
+
+    def gradient_at(self, at: Mapping, numeric: bool = False) -> dict[sp.Symbol, sp.Expr]:
+        """The gradient's value at a point, from the backward program, per `wrt` variable."""
+        values = self.values(at, numeric=numeric)
+        return {v: values.get(self.adjoint_symbol(v), sp.S.Zero) for v in self.wrt}
+
+    def verify(self, points: int = 5, seed: int = 0) -> Verification:
+        """Compare every gradient with direct differentiation, symbolically and at random points."""
+        from .verify import verify
+        return verify(self, points=points, seed=seed)
+
+    def __repr__(self) -> str:
+        return f"Backward(wrt={list(self.wrt)}, steps={len(self.steps)})"

@@ -1,0 +1,157 @@
+"""The worked examples of the lecture notes and slides, as graphs.
+
+Names follow the sources: the slides' J, u, u1, u2, t; θ_j, α_ji, β_j, z_j; the article's w_i and b.
+Indices start at 1 (give x_1 = 1 for a bias input, as the slides' x_0).
+
+>>> g = cos_sin()
+>>> [n.name for n in g.nodes]
+['t', 'u1', 'u2', 'u', 'J']
+>>> two_layer_net(2, 2).parameters
+(alpha_1_1, alpha_1_2, alpha_2_1, alpha_2_2, beta_1, beta_2)
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import sympy as sp
+
+from .errors import GraphError
+from .functions import relu, sigmoid
+from .graph import Graph
+
+
+def _symbols(template: str, *ranges: int) -> list:
+    """Real symbols named from a template: `_symbols("x_{}", 3)` gives x_1, x_2, x_3."""
+    if len(ranges) == 1:
+        return [sp.Symbol(template.format(i), real=True) for i in range(1, ranges[0] + 1)]
+    return [[sp.Symbol(template.format(j, i), real=True) for i in range(1, ranges[1] + 1)]
+            for j in range(1, ranges[0] + 1)]
+
+
+def _positive(count: int, name: str) -> None:
+    if not isinstance(count, int) or count < 1:
+        raise GraphError(f"{name} must be a whole number of at least 1, got {count!r}")
+
+
+def _cross_entropy(y: sp.Symbol, y_star: sp.Symbol, negative: bool) -> sp.Expr:
+    """The slides' J = y* log y + (1 − y*) log(1 − y); with `negative=True` the usual loss −J."""
+    likelihood = y_star * sp.log(y) + (1 - y_star) * sp.log(1 - y)
+    return -likelihood if negative else likelihood
+
+
+def _logistic(a: sp.Expr, form: str) -> sp.Expr:
+    if form == "exp":
+        return 1 / (1 + sp.exp(-a))
+    if form == "sigmoid":
+        return sigmoid(a)
+    raise GraphError(f"sigmoid form must be 'exp' (as on the slides) or 'sigmoid', got {form!r}")
+
+
+def cos_sin() -> Graph:
+    """The slides' simple example: J = cos(sin(x²) + 3x²), with t feeding u1 and u2."""
+    return Graph.from_steps("t = x^2\nu1 = sin(t)\nu2 = 3*t\nu = u1 + u2\nJ = cos(u)")
+
+
+def gradient_example() -> Graph:
+    """The notes' two-variable function f(x, y) = 3x² + 2xy + y²; its gradient at (1, 2) is (10, 6)."""
+    return Graph.from_expr("3x^2 + 2x y + y^2", output="f")
+
+
+def logistic_regression(features: int = 3, negative: bool = False, form: str = "exp") -> Graph:
+    """The slides' case 1: a = Σ θ_j x_j, y = 1/(1 + exp(−a)), J = y* log y + (1 − y*) log(1 − y).
+
+    The parameters are the θ_j. `negative=True` gives the usual negative log-likelihood −J.
+
+    >>> logistic_regression(2).nodes[1]
+    Node(symbol=y, definition=1/(1 + exp(-a)), parents=(a,))
+    """
+    _positive(features, "features")
+    theta, x = _symbols("theta_{}", features), _symbols("x_{}", features)
+    a, y, y_star, J = sp.symbols("a y y_star J", real=True)
+    steps = [(a, sum(t * xi for t, xi in zip(theta, x))), (y, _logistic(a, form)),
+             (J, _cross_entropy(y, y_star, negative))]
+    return Graph.from_steps(steps, parameters=theta)
+
+
+def two_layer_net(inputs: int = 2, hidden: int = 2, negative: bool = False, form: str = "exp") -> Graph:
+    """The slides' case 2: a_j = Σ_i α_ji x_i, z_j = σ(a_j), b = Σ_j β_j z_j, y = σ(b), cross-entropy J.
+
+    The parameters are the weights α_ji and β_j; x_i and y* are data.
+    """
+    _positive(inputs, "inputs")
+    _positive(hidden, "hidden")
+    x = _symbols("x_{}", inputs)
+    alpha, beta = _symbols("alpha_{}_{}", hidden, inputs), _symbols("beta_{}", hidden)
+    a, z = _symbols("a_{}", hidden), _symbols("z_{}", hidden)
+    b, y, y_star, J = sp.symbols("b y y_star J", real=True)
+    steps = [(a[j], sum(alpha[j][i] * x[i] for i in range(inputs))) for j in range(hidden)]
+    steps += [(z[j], _logistic(a[j], form)) for j in range(hidden)]
+    steps += [(b, sum(beta[j] * z[j] for j in range(hidden))), (y, _logistic(b, form)),
+              (J, _cross_entropy(y, y_star, negative))]
+    return Graph.from_steps(steps, parameters=[w for row in alpha for w in row] + beta)
+
+
+def single_neuron_mse(inputs: int = 4) -> Graph:
+    """The notes' single sigmoid neuron: z = Σ w_i x_i + b, a = σ(z), L = (a − y)²; parameters w_i and b."""
+    _positive(inputs, "inputs")
+    w, x = _symbols("w_{}", inputs), _symbols("x_{}", inputs)
+    z, a, y, b, L = sp.symbols("z a y b L", real=True)
+    steps = [(z, sum(wi * xi for wi, xi in zip(w, x)) + b), (a, sigmoid(z)), (L, (a - y) ** 2)]
+    return Graph.from_steps(steps, parameters=[*w, b])
+
+
+def one_hidden_layer_mse(inputs: int = 2, hidden: int = 2) -> Graph:
+    """One hidden sigmoid layer and a sigmoid output with MSE (the training-workflow notes).
+
+    h_j = σ(Σ_i w_ji x_i + b_j), ŷ = σ(Σ_j v_j h_j + c), L = (ŷ − y)²; parameters w, b, v, c.
+    """
+    _positive(inputs, "inputs")
+    _positive(hidden, "hidden")
+    x = _symbols("x_{}", inputs)
+    w, bias = _symbols("w_{}_{}", hidden, inputs), _symbols("b_{}", hidden)
+    v, h, s = _symbols("v_{}", hidden), _symbols("h_{}", hidden), _symbols("s_{}", hidden)
+    c, o, y_hat, y, L = sp.symbols("c o y_hat y L", real=True)
+    steps = [(s[j], sum(w[j][i] * x[i] for i in range(inputs)) + bias[j]) for j in range(hidden)]
+    steps += [(h[j], sigmoid(s[j])) for j in range(hidden)]
+    steps += [(o, sum(v[j] * h[j] for j in range(hidden)) + c), (y_hat, sigmoid(o)), (L, (y_hat - y) ** 2)]
+    return Graph.from_steps(steps, parameters=[*(wi for row in w for wi in row), *bias, *v, c])
+
+
+ACTIVATIONS: dict[str, Callable[[sp.Expr], sp.Expr]] = {"sigmoid": sigmoid, "tanh": sp.tanh, "relu": relu}
+
+
+def deep_chain(depth: int = 5, activation: str = "sigmoid") -> Graph:
+    """A chain of scalar units h_k = f(w_k h_{k−1}), h_0 = x: the setting of vanishing gradients.
+
+    dJ/dw_1 is a product of `depth` local derivatives f′, each at most 1/4 for the sigmoid.
+    """
+    _positive(depth, "depth")
+    if activation not in ACTIVATIONS:
+        raise GraphError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
+    f = ACTIVATIONS[activation]
+    x = sp.Symbol("x", real=True)
+    w = _symbols("w_{}", depth)
+    previous, steps = x, []
+    for k in range(1, depth + 1):
+        a, h = sp.symbols(f"a_{k} h_{k}", real=True)
+        steps += [(a, w[k - 1] * previous), (h, f(a))]
+        previous = h
+    return Graph.from_steps(steps, parameters=w)
+
+
+EXAMPLES: dict[str, Callable[[], Graph]] = {
+    "cos_sin": cos_sin,
+    "gradient_example": gradient_example,
+    "logistic_regression": logistic_regression,
+    "two_layer_net": two_layer_net,
+    "single_neuron_mse": single_neuron_mse,
+    "one_hidden_layer_mse": one_hidden_layer_mse,
+    "deep_chain": deep_chain,
+}
+
+
+def example(name: str) -> Graph:
+    """An example by name, with its default sizes (for the command line)."""
+    if name not in EXAMPLES:
+        raise GraphError(f"unknown example {name!r} (known: {', '.join(EXAMPLES)})")
+    return EXAMPLES[name]()
