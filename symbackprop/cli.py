@@ -20,9 +20,15 @@ from .graph import Graph
 from .parse import LIMITS, parse_expr
 from .render import PRINTERS
 
-# Later subcommands (check, exercises, ...) register here: name -> function(subparsers) adding a parser
-# whose `run` default takes the parsed arguments and returns an exit code.
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+def _subcommands() -> list[Callable[[argparse._SubParsersAction], None]]:
+    """Other subcommands, each `add_parser(subparsers)` in its own module (imported lazily).
+
+    Each added parser sets a `run` default: a function of the parsed arguments returning an exit code.
+    """
+    found: list[Callable[[argparse._SubParsersAction], None]] = []
+    # (subcommand modules add themselves here, one line each)
+    return found
 
 
 def _read_text(path: str) -> str:
@@ -81,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=sorted(PRINTERS), default="text")
     p.add_argument("--json", action="store_true", help="same as --format json")
     p.set_defaults(run=run_explain)
-    for add in SUBCOMMANDS:
+    for add in _subcommands():
         add(sub)
     return parser
 
