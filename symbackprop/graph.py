@@ -27,6 +27,7 @@ from .parse import parse_expr, parse_program
 
 if TYPE_CHECKING:
     from .backward import Backward
+    from .compile import CompiledGradient
 
 Value = sp.Expr | int | float | str
 
@@ -217,6 +218,11 @@ class Graph:
         """The backward pass: local derivatives, adjoint steps, gradients (see `symbackprop.backward`)."""
         from .backward import Backward
         return Backward(self, wrt)
+
+    def compile(self, wrt: Iterable[sp.Symbol | str] | None = None) -> CompiledGradient:
+        """The backward program as NumPy code: mean loss and gradient over a batch (`symbackprop.compile`)."""
+        from .compile import compile_graph
+        return compile_graph(self, wrt)
 
     def __repr__(self) -> str:
         return f"Graph({'; '.join(map(str, self.nodes))})"
