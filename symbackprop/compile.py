@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 
 
 def _sigmoid(a):
-    """σ(a) = (1 + tanh(a/2))/2: equal to 1/(1 + e^(−a)) and never overflows."""
-    return 0.5 + 0.5 * np.tanh(0.5 * a)
+    """σ(a) = 1/(1 + e^(−a)); for a < −709 e^(−a) overflows to inf and σ is 0, as it should be."""
+    return 1.0 / (1.0 + np.exp(-a))
 
 
 def _relu(a):
