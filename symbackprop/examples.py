@@ -139,6 +139,54 @@ def deep_chain(depth: int = 5, activation: str = "sigmoid") -> Graph:
     return Graph.from_steps(steps, parameters=w)
 
 
+def deep_net(depth: int = 5, width: int = 3, activation: str = "sigmoid") -> Graph:
+    """`deep_chain` with `width` units per layer: h_k_i = f(Σ_j w_k_i_j h_(k−1)_j), h_0 = x, J = Σ_i h_depth_i.
+
+    >>> deep_net(2, 2).parameters
+    (w_1_1_1, w_1_1_2, w_1_2_1, w_1_2_2, w_2_1_1, w_2_1_2, w_2_2_1, w_2_2_2)
+    """
+    _positive(depth, "depth")
+    _positive(width, "width")
+    if activation not in ACTIVATIONS:
+        raise GraphError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
+    f = ACTIVATIONS[activation]
+    previous, steps, weights = _symbols("x_{}", width), [], []
+    for k in range(1, depth + 1):
+        w = _symbols(f"w_{k}_{{}}_{{}}", width, width)
+        a, h = _symbols(f"a_{k}_{{}}", width), _symbols(f"h_{k}_{{}}", width)
+        steps += [(a[i], sum(w[i][j] * previous[j] for j in range(width))) for i in range(width)]
+        steps += [(h[i], f(a[i])) for i in range(width)]
+        weights += [wij for row in w for wij in row]
+        previous = h
+    steps.append((sp.Symbol("J", real=True), sum(previous)))
+    return Graph.from_steps(steps, parameters=weights)
+
+
+def classifier(inputs: int = 2, hidden: int = 16, activation: str = "sigmoid") -> Graph:
+    """A two-layer binary classifier with biases and the usual cross-entropy (what frameworks train).
+
+    a_j = Σ_i α_j_i x_i + c_j, z_j = f(a_j), b = Σ_j β_j z_j + d, y = σ(b),
+    J = −(y* log y + (1 − y*) log(1 − y)); parameters α, c, β, d; data x_i and y*.
+
+    >>> classifier(2, 1).parameters
+    (alpha_1_1, alpha_1_2, c_1, beta_1, d)
+    """
+    _positive(inputs, "inputs")
+    _positive(hidden, "hidden")
+    if activation not in ACTIVATIONS:
+        raise GraphError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
+    f = ACTIVATIONS[activation]
+    x = _symbols("x_{}", inputs)
+    alpha, c = _symbols("alpha_{}_{}", hidden, inputs), _symbols("c_{}", hidden)
+    beta, a, z = _symbols("beta_{}", hidden), _symbols("a_{}", hidden), _symbols("z_{}", hidden)
+    b, d, y, y_star, J = sp.symbols("b d y y_star J", real=True)
+    steps = [(a[j], sum(alpha[j][i] * x[i] for i in range(inputs)) + c[j]) for j in range(hidden)]
+    steps += [(z[j], f(a[j])) for j in range(hidden)]
+    steps += [(b, sum(beta[j] * z[j] for j in range(hidden)) + d), (y, sigmoid(b)),
+              (J, _cross_entropy(y, y_star, negative=True))]
+    return Graph.from_steps(steps, parameters=[*(w for row in alpha for w in row), *c, *beta, d])
+
+
 EXAMPLES: dict[str, Callable[[], Graph]] = {
     "cos_sin": cos_sin,
     "gradient_example": gradient_example,
