@@ -14,7 +14,7 @@ dJ/dt += dJ/du1*cos(t)
 dJ/dt += 3*dJ/du2
 dJ/dx += 2*dJ/dt*x
 >>> b.gradient("x")
--(6*x + 2*x*cos(x**2))*sin(3*x**2 + sin(x**2))
+2*x*(-sin(3*x**2 + sin(x**2))*cos(x**2) - 3*sin(3*x**2 + sin(x**2)))
 """
 from __future__ import annotations
 
@@ -51,11 +51,31 @@ def local_derivative(node: Node, parent: sp.Symbol) -> sp.Expr:
     >>> local_derivative(g.node("w"), g.symbol("v")), local_derivative(g.node("v"), g.symbol("a"))
     (w, -exp(-a))
     """
+    return local_derivatives(node)[parent]
+
+
+def local_derivatives(node: Node) -> dict[sp.Symbol, sp.Expr]:
+    """∂node/∂p for every parent p of the node.
+
+    A sum is differentiated term by term, and only the terms that contain p are passed to
+    sympy.diff (the others contribute 0): a weighted sum of n inputs costs O(n), not O(n²).
+
+    >>> from symbackprop import Graph
+    >>> local_derivatives(Graph.from_steps("a = w_1*x_1 + w_2*x_2").node("a"))
+    {w_1: x_1, w_2: x_2, x_1: w_1, x_2: w_2}
+    """
     d = node.definition
     rule = OWN_VALUE_RULES.get(d.func)
-    if rule is not None and d.args == (parent,):
-        return rule(node.symbol, parent)
-    return sp.diff(d, parent)
+    if rule is not None and len(node.parents) == 1 and d.args == node.parents:
+        return {node.parents[0]: rule(node.symbol, node.parents[0])}
+    if not d.is_Add:
+        return {p: sp.diff(d, p) for p in node.parents}
+    terms: dict[sp.Symbol, list[sp.Expr]] = {p: [] for p in node.parents}
+    for term in d.args:
+        for p in term.free_symbols:
+            if p in terms:
+                terms[p].append(term)
+    return {p: sp.diff(sp.Add(*terms[p]), p) for p in node.parents}
 
 
 def adjoint_symbol(output: sp.Symbol, of: sp.Symbol) -> sp.Symbol:
@@ -110,12 +130,13 @@ class Backward:
         self.graph = graph
         self.wrt: tuple[sp.Symbol, ...] = (graph.parameters if wrt is None
                                            else tuple(graph.symbol(v) for v in wrt))
+        self._wrt_set = frozenset(self.wrt)
         for v in self.wrt:
-            if v not in graph.inputs:
+            if graph.is_node(v):
                 raise GraphError(f"gradients are taken with respect to inputs; '{v}' is a node")
         self.output = graph.output
         self.edges: tuple[Edge, ...] = tuple(
-            Edge(p, node.symbol, local_derivative(node, p)) for node in graph.nodes for p in node.parents)
+            Edge(p, node.symbol, local) for node in graph.nodes for p, local in local_derivatives(node).items())
         self._local = {(e.child, e.parent): e.local for e in self.edges}
         self.steps: tuple[AdjointStep, ...] = tuple(self._adjoint_steps())
 
@@ -160,7 +181,7 @@ class Backward:
         """For every value right to left, one step per node that reads it."""
         live = self.relevant & self._reaches_output()
         for target in self._target_order(live):
-            if target == self.output or (target in self.graph.inputs and target not in self.wrt):
+            if target == self.output or (not self.graph.is_node(target) and target not in self._wrt_set):
                 continue
             consumers = [c for c in self.graph.consumers[target] if c.symbol in live]
             for consumer in consumers:
@@ -172,7 +193,8 @@ class Backward:
     # --- reading the result -----------------------------------------------------------------------
 
     def adjoint_symbol(self, of: sp.Symbol | str) -> sp.Symbol:
-        return adjoint_symbol(self.output, self.graph.symbol(of))
+        """The symbol dJ_dv that stands for the adjoint of `of` in `program`."""
+        return adjoint_symbol(self.output, of if isinstance(of, sp.Symbol) else self.graph.symbol(of))
 
     def local(self, child: sp.Symbol | str, parent: sp.Symbol | str) -> sp.Expr:
         """∂child/∂parent on the edge parent → child."""
@@ -214,7 +236,7 @@ class Backward:
         if v is None:
             return {w: self.gradient(w) for w in self.wrt}
         symbol = self.graph.symbol(v)
-        if symbol not in self.wrt:
+        if symbol not in self._wrt_set:
             raise GraphError(f"'{v}' is not among the variables of this backward pass "
                              f"({', '.join(map(str, self.wrt))}); use graph.backward(wrt=[...])")
         return self._in_inputs(self.adjoints[symbol])

@@ -68,6 +68,7 @@ class Graph:
             found.update((p, None) for p in node.parents if p not in self._node)
         inputs = sorted(found, key=sp.default_sort_key) if sort_inputs else list(found)
         self.inputs: tuple[sp.Symbol, ...] = tuple(inputs)
+        self._input_set = frozenset(inputs)
         self.parameters: tuple[sp.Symbol, ...] = (
             self.inputs if parameters is None else tuple(self.symbol(p) for p in parameters))
         for p in self.parameters:
@@ -85,8 +86,8 @@ class Graph:
 
         Shared subexpressions become one node that feeds several others.
 
-        >>> Graph.from_expr("exp(x*y) + x*y").nodes[0]
-        Node(symbol=t, definition=x*y, parents=(x, y))
+        >>> [str(n) for n in Graph.from_expr("exp(x*y) + x*y").nodes]
+        ['u2 = x*y', 'u1 = exp(u2)', 'J = u1 + u2']
         """
         if isinstance(expr, str):
             expr = parse_expr(expr)
@@ -149,7 +150,7 @@ class Graph:
 
     def symbol(self, name: sp.Symbol | str) -> sp.Symbol:
         """The input or node symbol called `name`."""
-        if isinstance(name, sp.Symbol) and (name in self._node or name in self.inputs):
+        if isinstance(name, sp.Symbol) and (name in self._node or name in self._input_set):
             return name
         text = str(name)
         for s in (*self.inputs, *self._node):
