@@ -278,5 +278,34 @@ class Backward:
         from .verify import verify
         return verify(self, points=points, seed=seed)
 
+    # --- display: the printers live in symbackprop.render, imported on use -----------------------
+
+    def to_text(self, at: Mapping | None = None) -> str:
+        """Forward and backward tables as text (with values when `at` is given)."""
+        from .render import to_text, view
+        return to_text(view(self, at))
+
+    def to_markdown(self, at: Mapping | None = None) -> str:
+        from .render import to_markdown, view
+        return to_markdown(view(self, at))
+
+    def to_latex(self, at: Mapping | None = None) -> str:
+        from .render import to_latex, view
+        return to_latex(view(self, at))
+
+    def to_svg(self, at: Mapping | None = None, highlight: Iterable = ()) -> str:
+        from .render import to_svg
+        return to_svg(self, highlight, at)
+
+    def _repr_html_(self) -> str:
+        from .render import to_html
+        return to_html(self)
+
+    def _repr_latex_(self) -> str:
+        return "$$" + self.to_latex() + "$$"
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
     def __repr__(self) -> str:
         return f"Backward(wrt={list(self.wrt)}, steps={len(self.steps)})"

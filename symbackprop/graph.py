@@ -225,6 +225,33 @@ class Graph:
         from .compile import compile_graph
         return compile_graph(self, wrt)
 
+    # --- display: the printers live in symbackprop.render, imported on use -----------------------
+
+    def to_text(self, at: Mapping | None = None) -> str:
+        """The forward table as text (with values when `at` is given)."""
+        from .render import to_text, view
+        return to_text(view(self, at))
+
+    def to_markdown(self, at: Mapping | None = None) -> str:
+        from .render import to_markdown, view
+        return to_markdown(view(self, at))
+
+    def to_latex(self, at: Mapping | None = None) -> str:
+        from .render import to_latex, view
+        return to_latex(view(self, at))
+
+    def to_svg(self, at: Mapping | None = None, highlight: Iterable = ()) -> str:
+        """A picture of the graph (see `symbackprop.render.graph_svg`)."""
+        from .render import to_svg
+        return to_svg(self, highlight, at)
+
+    def _repr_html_(self) -> str:
+        from .render import to_html
+        return to_html(self)
+
+    def _repr_latex_(self) -> str:
+        return "$$" + self.to_latex() + "$$"
+
     def __repr__(self) -> str:
         return f"Graph({'; '.join(map(str, self.nodes))})"
 
