@@ -127,7 +127,9 @@ class Graph:
             rhs = rhs.xreplace({s: current[s.name] for s in rhs.free_symbols
                                 if s.name in current and current[s.name] != s})
             version = name
-            if name in current or any(p.name == name for n in nodes for p in n.parents):
+            read_before = any(s.name == name for s in rhs.free_symbols) or any(
+                p.name == name for n in nodes for p in n.parents)  # the name is an input read earlier
+            if name in current or read_before:
                 version = _fresh(name, taken)
             symbol = sp.Symbol(version, real=True)
             taken.add(version)

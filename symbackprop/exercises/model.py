@@ -1,0 +1,191 @@
+"""The records of a graded exercise: parts with points and an answer key, as plain data.
+
+An `Exercise` is what a template produces and what every writer and the grader read; `to_dict` and
+`from_dict` are the JSON form of `key.json`.
+
+>>> part = Part("a", "Find $f'(x)$.", 2, "derivative", "2*x", "2 x", ("x",), function="x**2", wrt="x")
+>>> Part.from_dict(part.to_dict()) == part
+True
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping
+
+import sympy as sp
+
+from ..errors import SymbackpropError
+
+KINDS = ("derivative", "expression", "value", "line")
+KEY_FORMAT = "symbackprop-exercises"
+KEY_VERSION = 1
+
+
+class ExerciseError(SymbackpropError):
+    """An exercise could not be generated, written or graded as asked (the message says why)."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """One graded part of an exercise and its key.
+
+    `kind` says how an answer is compared with `answer`:
+    `derivative` — an expression, checked by the derivative checker against d`function`/d`wrt` (after
+    replacing node names by their definitions, `substitutions`); `expression` — an expression equal to
+    `answer` (after the same substitutions); `value` — a number, exact or a decimal within relative
+    `tolerance`; `line` — a line number.
+    """
+
+    id: str
+    prompt: str  # Markdown with LaTeX
+    points: int
+    kind: str
+    answer: str  # the key, typed the way a student types (parse_expr reads it back)
+    answer_latex: str
+    variables: tuple[str, ...] = ()  # names an answer may use
+    function: str = ""  # derivative parts: the function, in the inputs
+    wrt: str = ""
+    substitutions: tuple[tuple[str, str], ...] = ()  # node name -> definition, applied in order
+    tolerance: float = 0.0  # value parts: relative error allowed for a decimal answer
+    decimal: str = ""  # value parts: the answer as a decimal, for the key
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["variables"] = list(self.variables)
+        data["substitutions"] = [list(s) for s in self.substitutions]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Part:
+        try:
+            values = dict(data)
+            values["variables"] = tuple(values.get("variables", ()))
+            values["substitutions"] = tuple(tuple(s) for s in values.get("substitutions", ()))
+            part = cls(**values)
+        except TypeError as error:
+            raise ExerciseError(f"a part in the key is malformed: {error}") from None
+        if part.kind not in KINDS:
+            raise ExerciseError(f"part {part.id!r} has unknown kind {part.kind!r} (known: {', '.join(KINDS)})")
+        return part
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """A statement (Markdown with LaTeX), parts with points, hints, and how the key was verified."""
+
+    id: str
+    template: str
+    difficulty: int
+    seed: int  # the variant's own seed (derived from the set's seed, position and student)
+    number: int  # position in the set, 1-based: gradebook columns are `1a`, `1b`, ...
+    title: str
+    statement: str
+    parts: tuple[Part, ...]
+    hints: tuple[str, ...]
+    verification: str
+    student: str = ""
+
+    @property
+    def points(self) -> int:
+        return sum(p.points for p in self.parts)
+
+    def part(self, part_id: str) -> Part:
+        for p in self.parts:
+            if p.id == part_id:
+                return p
+        raise ExerciseError(f"exercise {self.id} has no part {part_id!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["parts"] = [p.to_dict() for p in self.parts]
+        data["hints"] = list(self.hints)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Exercise:
+        try:
+            values = dict(data)
+            values["parts"] = tuple(Part.from_dict(p) for p in values["parts"])
+            values["hints"] = tuple(values.get("hints", ()))
+            return cls(**values)
+        except (TypeError, KeyError) as error:
+            raise ExerciseError(f"an exercise in the key is malformed: {error}") from None
+
+
+@dataclass(frozen=True)
+class Key:
+    """Every exercise of a generated set, with answers: the content of `key.json`."""
+
+    exercises: tuple[Exercise, ...]
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": KEY_FORMAT, "version": KEY_VERSION, "options": dict(self.options),
+                "exercises": [e.to_dict() for e in self.exercises]}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Key:
+        if not isinstance(data, dict) or data.get("format") != KEY_FORMAT:
+            raise ExerciseError(f"this is not an answer key written by symbackprop (no \"format\": \"{KEY_FORMAT}\")")
+        if data.get("version") != KEY_VERSION:
+            raise ExerciseError(f"answer key version {data.get('version')!r} is not supported (expected {KEY_VERSION})")
+        return cls(tuple(Exercise.from_dict(e) for e in data.get("exercises", ())), dict(data.get("options", {})))
+
+    def for_student(self, student: str) -> tuple[Exercise, ...]:
+        """The exercises a student answers: their own variants, or the whole set when there are none."""
+        own = tuple(e for e in self.exercises if e.student and e.student == student)
+        return own if own else tuple(e for e in self.exercises if not e.student)
+
+    @property
+    def columns(self) -> list[tuple[int, str, int]]:
+        """(exercise number, part id, points) for every gradebook column, in order."""
+        seen: dict[tuple[int, str], int] = {}
+        for e in self.exercises:
+            for p in e.parts:
+                seen.setdefault((e.number, p.id), p.points)
+        return [(n, p, pts) for (n, p), pts in sorted(seen.items())]
+
+
+def variant_seed(template: str, seed: int, number: int, student: str = "") -> int:
+    """A reproducible seed for one variant, from the set's seed, the position and the student's id.
+
+    >>> variant_seed("chain_rule", 0, 1) == variant_seed("chain_rule", 0, 1)
+    True
+    >>> variant_seed("chain_rule", 0, 1, "s1") != variant_seed("chain_rule", 0, 1, "s2")
+    True
+    """
+    digest = hashlib.sha256(f"{template}|{seed}|{number}|{student}".encode()).hexdigest()
+    return int(digest[:12], 16)
+
+
+def safe_id(text: str) -> str:
+    """A student id usable in a file name: letters, digits, `-` and `_` only.
+
+    >>> safe_id("Ada Lovelace/01")
+    'Ada_Lovelace_01'
+    """
+    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "_", text.strip()).strip("_")
+    return cleaned or "student"
+
+
+# --- typing answers ---------------------------------------------------------------------------------
+
+def typed(expr: sp.Expr) -> str:
+    """An expression as a student would type it (σ as `sigmoid`); `parse_expr` reads it back.
+
+    >>> from symbackprop.functions import sigmoid
+    >>> typed(sigmoid(sp.Symbol("a")) * 2)
+    '2*sigmoid(a)'
+    """
+    return sp.sstr(expr).replace("σ", "sigmoid")
+
+
+def latex_of(expr: sp.Expr) -> str:
+    """LaTeX with the toolkit's names (`theta_1` → θ_1, `y_star` → y*)."""
+    from ..functions import sigmoid
+    from ..render import latex_name
+    names = {s: latex_name(s.name) for s in expr.free_symbols if isinstance(s, sp.Symbol)}
+    # σ as a plain function: sigmoid._latex cannot print powers such as σ(a)²
+    return sp.latex(sp.sympify(expr).replace(sigmoid, sp.Function("sigma")), symbol_names=names)
