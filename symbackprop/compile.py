@@ -13,6 +13,7 @@ both averaged over the batch. Nothing is differentiated here: the gradient is th
 """
 from __future__ import annotations
 
+import keyword
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
@@ -26,9 +27,16 @@ if TYPE_CHECKING:
     from .graph import Graph
 
 
+_BELOW_ONE, _ABOVE_ZERO = 1.0 - 2.0**-53, 2.0**-1022
+
+
 def _sigmoid(a):
-    """σ(a) = 1/(1 + e^(−a)); for a < −709 e^(−a) overflows to inf and σ is 0, as it should be."""
-    return 1.0 / (1.0 + np.exp(-a))
+    """σ(a) = 1/(1 + e^(−a)), kept strictly inside (0, 1) so log σ and log(1 − σ) stay finite.
+
+    In floating point σ(a) rounds to exactly 1 for a > 37 (and to 0 below −745); the bounds are the
+    nearest floats, so nothing changes where σ is representable.
+    """
+    return np.maximum(np.minimum(1.0 / (1.0 + np.exp(-a)), _BELOW_ONE), _ABOVE_ZERO)
 
 
 def _relu(a):
@@ -54,6 +62,11 @@ def numpy_function(args: Sequence[sp.Symbol], program: Sequence[tuple[sp.Symbol,
     [0.0, 0.0]
     """
     lines = _with_common_subexpressions(program)
+    rename = {s: sp.Symbol(f"_v{k}") for k, (s, _) in enumerate(lines)
+              if not s.name.isidentifier() or keyword.iskeyword(s.name)}  # Python names for the code
+    if rename:
+        lines = [(s.xreplace(rename), e.xreplace(rename)) for s, e in lines]
+        outputs = [sp.sympify(o).xreplace(rename) for o in outputs]
     return sp.lambdify(list(args), list(outputs), modules=[NUMPY_FUNCTIONS, "numpy"],
                        cse=lambda exprs: (lines, list(exprs)), docstring_limit=0)
 

@@ -1,0 +1,376 @@
+"""Training with the gradients the backward pass derived: optimisers, epochs, a convergence threshold.
+
+Every optimiser states its update rule as sympy equations (`rule()`), and the numeric step is that very
+rule, lambdified: what you read is what runs. `train` repeats epochs until the change in loss falls
+below `tol`, or `epochs` have passed, and keeps the history.
+
+>>> from symbackprop.examples import classifier
+>>> from symbackprop.data import blobs
+>>> history = train(classifier(2, 2), blobs(64), Adam(), lr=0.1, epochs=200, tol=1e-6, progress=False)
+>>> history.final_loss < history.losses[0], history.stopped in ("converged", "epochs")
+(True, True)
+>>> accuracy(history, blobs(64)) > 0.9
+True
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
+
+import numpy as np
+import sympy as sp
+
+from .compile import CompiledGradient, numpy_function
+from .errors import SymbackpropError
+from .graph import Graph
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from .data import Dataset
+
+# The symbols of the update rules: θ the parameters, g the gradient, η the learning rate, t the step.
+theta, theta_prev = sp.Symbol("theta_t"), sp.Symbol("theta_{t-1}")
+g, eta, t = sp.Symbol("g_t"), sp.Symbol("eta", positive=True), sp.Symbol("t", positive=True, integer=True)
+
+
+def _now_and_before(name: str) -> tuple[sp.Symbol, sp.Symbol]:
+    return sp.Symbol(f"{name}_t"), sp.Symbol(f"{name}_{{t-1}}")
+
+
+class Optimizer:
+    """An update rule θ_t = ... written as sympy equations, and the same rule as a NumPy step.
+
+    `batch_size=None` uses the whole data set for each step; a number makes it minibatch training.
+    """
+
+    name: ClassVar[str] = "optimizer"
+    state: ClassVar[tuple[str, ...]] = ()  # running quantities, each starting at 0 (m, v, ...)
+    batch_size: int | None
+
+    def hyperparameters(self) -> dict[sp.Symbol, float]:
+        return {}
+
+    def lines(self) -> list[tuple[sp.Symbol, sp.Expr]]:
+        """The rule as assignments, in order; the last one gives θ_t."""
+        raise NotImplementedError
+
+    def rule(self, numeric: bool = False) -> list[sp.Eq]:
+        """The update as equations (hyperparameters as symbols, or their values with `numeric=True`).
+
+        >>> Momentum().rule()
+        [Eq(v_t, g_t + mu*v_{t-1}), Eq(theta_t, -eta*v_t + theta_{t-1})]
+        """
+        values = self.hyperparameters() if numeric else {}
+        return [sp.Eq(lhs, rhs.subs(values)) for lhs, rhs in self.lines()]
+
+    def stepper(self, lr: float) -> Callable:
+        """`step(θ, g, t, *state) -> (θ, *state)` from the rule, with η = lr."""
+        lines = [(lhs, rhs.subs({**self.hyperparameters(), eta: lr})) for lhs, rhs in self.lines()]
+        before = [_now_and_before(s)[1] for s in self.state]
+        after = [_now_and_before(s)[0] for s in self.state]
+        return numpy_function([theta_prev, g, t, *before], lines, [theta, *after])
+
+    def __str__(self) -> str:
+        batch = "full batch" if self.batch_size is None else f"batches of {self.batch_size}"
+        values = ", ".join(f"{k} = {v:g}" for k, v in self.hyperparameters().items())
+        return f"{self.name} ({batch}{', ' + values if values else ''})"
+
+
+@dataclass(frozen=True)
+class GradientDescent(Optimizer):
+    """θ_t = θ_{t−1} − η g_t, with the gradient of the whole data set.
+
+    >>> GradientDescent().rule()
+    [Eq(theta_t, -eta*g_t + theta_{t-1})]
+    """
+
+    name: ClassVar[str] = "gradient descent"
+    batch_size: int | None = None
+
+    def lines(self) -> list[tuple[sp.Symbol, sp.Expr]]:
+        return [(theta, theta_prev - eta * g)]
+
+
+@dataclass(frozen=True)
+class SGD(GradientDescent):
+    """Gradient descent on shuffled minibatches: several steps per epoch, each on `batch_size` samples."""
+
+    name: ClassVar[str] = "minibatch SGD"
+    batch_size: int | None = 32
+
+
+@dataclass(frozen=True)
+class Momentum(Optimizer):
+    """v_t = μ v_{t−1} + g_t, θ_t = θ_{t−1} − η v_t: a velocity that remembers past gradients."""
+
+    name: ClassVar[str] = "momentum"
+    state: ClassVar[tuple[str, ...]] = ("v",)
+    mu: float = 0.9
+    batch_size: int | None = None
+
+    def hyperparameters(self) -> dict[sp.Symbol, float]:
+        return {sp.Symbol("mu"): self.mu}
+
+    def lines(self) -> list[tuple[sp.Symbol, sp.Expr]]:
+        v, v_prev = _now_and_before("v")
+        return [(v, sp.Symbol("mu") * v_prev + g), (theta, theta_prev - eta * v)]
+
+
+@dataclass(frozen=True)
+class RMSprop(Optimizer):
+    """s_t = ρ s_{t−1} + (1 − ρ) g_t², θ_t = θ_{t−1} − η g_t / (√s_t + ε): steps scaled per parameter.
+
+    >>> RMSprop().rule()[1]
+    Eq(theta_t, -eta*g_t/(epsilon + sqrt(s_t)) + theta_{t-1})
+    """
+
+    name: ClassVar[str] = "RMSprop"
+    state: ClassVar[tuple[str, ...]] = ("s",)
+    rho: float = 0.9
+    eps: float = 1e-8
+    batch_size: int | None = None
+
+    def hyperparameters(self) -> dict[sp.Symbol, float]:
+        return {sp.Symbol("rho"): self.rho, sp.Symbol("epsilon"): self.eps}
+
+    def lines(self) -> list[tuple[sp.Symbol, sp.Expr]]:
+        s, s_prev = _now_and_before("s")
+        rho, eps = sp.Symbol("rho"), sp.Symbol("epsilon")
+        return [(s, rho * s_prev + (1 - rho) * g**2), (theta, theta_prev - eta * g / (sp.sqrt(s) + eps))]
+
+
+@dataclass(frozen=True)
+class Adam(Optimizer):
+    r"""Momentum (m) and RMSprop (v) together, both corrected for starting at zero (m̂, v̂).
+
+    >>> Adam().rule()[-1]
+    Eq(theta_t, -\hat{m}_t*eta/(sqrt(\hat{v}_t) + epsilon) + theta_{t-1})
+    """
+
+    name: ClassVar[str] = "Adam"
+    state: ClassVar[tuple[str, ...]] = ("m", "v")
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    batch_size: int | None = None
+
+    def hyperparameters(self) -> dict[sp.Symbol, float]:
+        return {sp.Symbol("beta_1"): self.beta1, sp.Symbol("beta_2"): self.beta2, sp.Symbol("epsilon"): self.eps}
+
+    def lines(self) -> list[tuple[sp.Symbol, sp.Expr]]:
+        (m, m_prev), (v, v_prev) = _now_and_before("m"), _now_and_before("v")
+        m_hat, v_hat = sp.Symbol(r"\hat{m}_t"), sp.Symbol(r"\hat{v}_t")
+        b1, b2, eps = sp.Symbol("beta_1"), sp.Symbol("beta_2"), sp.Symbol("epsilon")
+        return [(m, b1 * m_prev + (1 - b1) * g), (v, b2 * v_prev + (1 - b2) * g**2),
+                (m_hat, m / (1 - b1**t)), (v_hat, v / (1 - b2**t)),
+                (theta, theta_prev - eta * m_hat / (sp.sqrt(v_hat) + eps))]
+
+
+OPTIMIZERS: dict[str, Callable[[], Optimizer]] = {
+    "gd": GradientDescent, "sgd": SGD, "momentum": Momentum, "rmsprop": RMSprop, "adam": Adam}
+
+
+def optimizer_named(name: str | Optimizer) -> Optimizer:
+    """An optimiser by name (gd, sgd, momentum, rmsprop, adam), with its default settings."""
+    if isinstance(name, Optimizer):
+        return name
+    key = str(name).lower().replace(" ", "").replace("_", "")
+    if key not in OPTIMIZERS:
+        raise SymbackpropError(f"unknown optimiser {name!r}; use one of {', '.join(OPTIMIZERS)} "
+                               "or an Optimizer such as Adam(beta1=0.9)")
+    return OPTIMIZERS[key]()
+
+
+@dataclass(frozen=True, eq=False)
+class History:
+    """What a training run did: the loss at the start of every epoch, and where it ended.
+
+    `stopped` is "converged" (|Δloss| < tol), "epochs" (ran out) or "diverged" (loss not finite).
+    """
+
+    model: CompiledGradient = field(repr=False)
+    losses: np.ndarray
+    gradient_norms: np.ndarray
+    parameters: np.ndarray
+    initial: np.ndarray
+    stopped: str
+    optimizer: Optimizer
+    lr: float
+    seconds: float
+
+    @property
+    def epochs(self) -> int:
+        return len(self.losses)
+
+    @property
+    def final_loss(self) -> float:
+        return float(self.losses[-1])
+
+    def values(self) -> dict[str, float]:
+        """The trained parameters by name."""
+        return {p.name: float(v) for p, v in zip(self.model.parameters, self.parameters)}
+
+    def plot(self, ax: Axes | None = None, label: str | None = None, log: bool = True) -> Axes:
+        """The loss curve (loss per epoch; log scale by default)."""
+        return plot_losses({label or str(self.optimizer): self}, ax=ax, log=log)
+
+    def __repr__(self) -> str:
+        return (f"History({self.optimizer}, lr={self.lr:g}: {self.epochs} epochs, "
+                f"loss {self.losses[0]:.4g} → {self.losses[-1]:.4g}, {self.stopped})")
+
+
+def initial_parameters(model: Graph | CompiledGradient, scale: float = 1.0, seed: int = 0) -> np.ndarray:
+    """Seeded starting values: normal with standard deviation `scale`, one per parameter.
+
+    >>> from symbackprop.examples import gradient_example
+    >>> initial_parameters(gradient_example()).shape
+    (2,)
+    """
+    count = len(model.parameters)
+    return scale * np.random.default_rng(seed).normal(size=count)
+
+
+def _compiled(model: Graph | CompiledGradient | History) -> CompiledGradient:
+    if isinstance(model, History):
+        return model.model
+    return model if isinstance(model, CompiledGradient) else model.compile()
+
+
+def _columns(model: CompiledGradient, data: Dataset | Mapping) -> list[np.ndarray]:
+    if hasattr(data, "bind"):
+        data = data.bind(model.graph, model.parameters)
+    return model.columns(data)
+
+
+def train(model: Graph | CompiledGradient, data: Dataset | Mapping, optimizer: str | Optimizer = "gd",
+          lr: float = 0.1, epochs: int = 100, tol: float | None = None,
+          init: Sequence[float] | Mapping | None = None, seed: int = 0, progress: bool = True) -> History:
+    """Train the graph's parameters on `data`: stop when |loss_k − loss_(k−1)| < `tol` or after `epochs`.
+
+    `model` is a graph (compiled here) or `graph.compile()`; `data` a `Dataset` or a mapping from data
+    symbols to arrays; `init` the starting parameters (default `initial_parameters(model, seed=seed)`).
+    The loss recorded for an epoch is the mean loss over its batches, each taken before its step.
+
+    >>> from symbackprop import Graph
+    >>> g = Graph.from_steps("J = (w*x - y)^2", parameters=["w"])
+    >>> h = train(g, {"x": [1, 2], "y": [2, 4]}, "gd", lr=0.1, epochs=500, tol=1e-12, init=[0], progress=False)
+    >>> round(h.values()["w"], 6), h.stopped
+    (2.0, 'converged')
+    """
+    compiled, rule = _compiled(model), optimizer_named(optimizer)
+    columns = _columns(compiled, data)
+    size = max((len(c) for c in columns if c.ndim), default=1)
+    params = (initial_parameters(compiled, seed=seed) if init is None else
+              np.asarray(compiled.parameter_values(init), dtype=float))
+    initial, step = params.copy(), rule.stepper(lr)
+    state = [np.zeros_like(params) for _ in rule.state]
+    batch = size if rule.batch_size is None else min(rule.batch_size, size)
+    rng = np.random.default_rng(seed)
+    losses, norms, stopped, count = [], [], "epochs", 0
+    bar = _progress(epochs, progress)
+    started = time.perf_counter()
+    for epoch in range(epochs):
+        if batch == size:
+            batches = [columns]
+        else:
+            order = rng.permutation(size)
+            batches = [[c[order[i:i + batch]] if c.ndim else c for c in columns] for i in range(0, size, batch)]
+        total, weight, norm = 0.0, 0, 0.0
+        for part in batches:
+            loss, gradient = compiled(params, part)
+            count += 1
+            params, *state = step(params, gradient, count, *state)
+            n = max((len(c) for c in part if c.ndim), default=1)
+            total, weight, norm = total + loss * n, weight + n, max(norm, float(np.sqrt(gradient @ gradient)))
+        losses.append(total / weight)
+        norms.append(norm)
+        if bar is not None:
+            bar.update(1)
+            if epoch % 50 == 0:
+                bar.set_postfix(loss=f"{losses[-1]:.4g}", refresh=False)
+        if not np.isfinite(losses[-1]) or not np.all(np.isfinite(params)):
+            stopped = "diverged"
+            break
+        if tol is not None and epoch > 0 and abs(losses[-1] - losses[-2]) < tol:
+            stopped = "converged"
+            break
+    seconds = time.perf_counter() - started
+    if bar is not None:
+        bar.set_postfix(loss=f"{losses[-1]:.4g}", stopped=stopped)
+        bar.close()
+    return History(compiled, np.array(losses), np.array(norms), np.asarray(params, dtype=float), initial,
+                   stopped, rule, lr, seconds)
+
+
+def _progress(epochs: int, show: bool):
+    if not show:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=epochs, desc="training", unit="epoch", leave=True)
+
+
+def predict(model: Graph | CompiledGradient | History, data: Dataset | Mapping,
+            params: Sequence[float] | Mapping | None = None, node: str = "y") -> np.ndarray:
+    """The value of `node` (the network's output y by default) for every sample."""
+    compiled = _compiled(model)
+    if params is None:
+        if not isinstance(model, History):
+            raise SymbackpropError("give the parameters to predict with, or pass the History of a training run")
+        params = model.parameters
+    return compiled.evaluate(node, params, _columns(compiled, data))
+
+
+def accuracy(model: Graph | CompiledGradient | History, data: Dataset, params: Sequence[float] | None = None,
+             node: str = "y", threshold: float = 0.5) -> float:
+    """Share of samples where `node` > threshold matches the label 1 (a binary classifier's accuracy)."""
+    predicted = predict(model, data, params, node) > threshold
+    return float(np.mean(predicted == (np.asarray(data.labels) > 0.5)))
+
+
+def plot_losses(histories: Mapping[str, History] | Sequence[History], ax: Axes | None = None,
+                log: bool = True) -> Axes:
+    """Loss curves, one line per run, against the epoch."""
+    import matplotlib
+    if ax is None:
+        if not _in_notebook():
+            matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    items = histories.items() if isinstance(histories, Mapping) else ((str(h.optimizer), h) for h in histories)
+    for label, history in items:
+        ax.plot(np.arange(1, history.epochs + 1), history.losses, label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("mean loss")
+    if log:
+        ax.set_yscale("log")
+    ax.legend()
+    return ax
+
+
+def plot_decision_boundary(history: History, data: Dataset, ax: Axes | None = None, node: str = "y",
+                           resolution: int = 150) -> Axes:
+    """The trained classifier's output over the plane (shaded), with the data points on top."""
+    import matplotlib
+    if ax is None:
+        if not _in_notebook():
+            matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        _, ax = plt.subplots(figsize=(5, 4))
+    lo, hi = data.features.min(axis=0) - 0.5, data.features.max(axis=0) + 0.5
+    u, v = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+    from .data import Dataset
+    grid = Dataset(np.c_[u.ravel(), v.ravel()], np.zeros(u.size))
+    z = predict(history, grid, node=node).reshape(u.shape)
+    ax.contourf(u, v, z, levels=20, cmap="RdBu_r", alpha=0.6)
+    ax.contour(u, v, z, levels=[0.5], colors="k", linewidths=1)
+    ax.scatter(*data.features.T, c=data.labels, cmap="RdBu_r", edgecolors="k", s=15)
+    ax.set_xlabel("x_1")
+    ax.set_ylabel("x_2")
+    return ax
+
+
+def _in_notebook() -> bool:
+    import sys
+    return "ipykernel" in sys.modules
