@@ -54,8 +54,8 @@ def local_derivative(node: Node, parent: sp.Symbol) -> sp.Expr:
     return local_derivatives(node)[parent]
 
 
-def local_derivatives(node: Node) -> dict[sp.Symbol, sp.Expr]:
-    """∂node/∂p for every parent p of the node.
+def local_derivatives(node: Node, parents: Iterable[sp.Symbol] | None = None) -> dict[sp.Symbol, sp.Expr]:
+    """∂node/∂p for every parent p of the node (or for the given `parents` only).
 
     A sum is differentiated term by term, and only the terms that contain p are passed to
     sympy.diff (the others contribute 0): a weighted sum of n inputs costs O(n), not O(n²).
@@ -64,18 +64,20 @@ def local_derivatives(node: Node) -> dict[sp.Symbol, sp.Expr]:
     >>> local_derivatives(Graph.from_steps("a = w_1*x_1 + w_2*x_2").node("a"))
     {w_1: x_1, w_2: x_2, x_1: w_1, x_2: w_2}
     """
+    chosen = None if parents is None else set(parents)
+    wanted = node.parents if chosen is None else tuple(p for p in node.parents if p in chosen)
     d = node.definition
     rule = OWN_VALUE_RULES.get(d.func)
     if rule is not None and len(node.parents) == 1 and d.args == node.parents:
-        return {node.parents[0]: rule(node.symbol, node.parents[0])}
+        return {p: rule(node.symbol, p) for p in wanted}
     if not d.is_Add:
-        return {p: sp.diff(d, p) for p in node.parents}
-    terms: dict[sp.Symbol, list[sp.Expr]] = {p: [] for p in node.parents}
+        return {p: sp.diff(d, p) for p in wanted}
+    terms: dict[sp.Symbol, list[sp.Expr]] = {p: [] for p in wanted}
     for term in d.args:
         for p in term.free_symbols:
             if p in terms:
                 terms[p].append(term)
-    return {p: sp.diff(sp.Add(*terms[p]), p) for p in node.parents}
+    return {p: sp.diff(sp.Add(*terms[p]), p) for p in wanted}
 
 
 def adjoint_symbol(output: sp.Symbol, of: sp.Symbol) -> sp.Symbol:
@@ -135,10 +137,11 @@ class Backward:
             if graph.is_node(v):
                 raise GraphError(f"gradients are taken with respect to inputs; '{v}' is a node")
         self.output = graph.output
-        self.edges: tuple[Edge, ...] = tuple(
-            Edge(p, node.symbol, local) for node in graph.nodes for p, local in local_derivatives(node).items())
-        self._local = {(e.child, e.parent): e.local for e in self.edges}
-        self.steps: tuple[AdjointStep, ...] = tuple(self._adjoint_steps())
+        live = self.relevant & self._reaches_output()
+        self._local: dict[tuple[sp.Symbol, sp.Symbol], sp.Expr] = {
+            (node.symbol, p): local for node in graph.nodes if node.symbol in live
+            for p, local in local_derivatives(node, live).items()}
+        self.steps: tuple[AdjointStep, ...] = tuple(self._adjoint_steps(live))
 
     # --- the pass ---------------------------------------------------------------------------------
 
@@ -177,9 +180,8 @@ class Backward:
             sorter.done(*batch)
         return order
 
-    def _adjoint_steps(self) -> Iterable[AdjointStep]:
+    def _adjoint_steps(self, live: set[sp.Symbol]) -> Iterable[AdjointStep]:
         """For every value right to left, one step per node that reads it."""
-        live = self.relevant & self._reaches_output()
         for target in self._target_order(live):
             if target == self.output or (not self.graph.is_node(target) and target not in self._wrt_set):
                 continue
@@ -196,12 +198,26 @@ class Backward:
         """The symbol dJ_dv that stands for the adjoint of `of` in `program`."""
         return adjoint_symbol(self.output, of if isinstance(of, sp.Symbol) else self.graph.symbol(of))
 
+    @cached_property
+    def edges(self) -> tuple[Edge, ...]:
+        """Every edge of the graph with its local derivative, in forward order.
+
+        The backward pass itself only needs the edges on paths from `wrt` to the output; the rest
+        (e.g. into data inputs x_i) are differentiated here, on first use.
+        """
+        for node in self.graph.nodes:
+            missing = [p for p in node.parents if (node.symbol, p) not in self._local]
+            self._local.update({(node.symbol, p): d for p, d in local_derivatives(node, missing).items()})
+        return tuple(Edge(p, n.symbol, self._local[(n.symbol, p)]) for n in self.graph.nodes for p in n.parents)
+
     def local(self, child: sp.Symbol | str, parent: sp.Symbol | str) -> sp.Expr:
         """∂child/∂parent on the edge parent → child."""
-        key = (self.graph.symbol(child), self.graph.symbol(parent))
-        if key not in self._local:
+        node, p = self.graph.node(child), self.graph.symbol(parent)
+        if p not in node.parents:
             raise GraphError(f"there is no edge {parent} → {child}")
-        return self._local[key]
+        if (node.symbol, p) not in self._local:
+            self._local.update({(node.symbol, p): local_derivatives(node, [p])[p]})
+        return self._local[(node.symbol, p)]
 
     @cached_property
     def adjoints(self) -> dict[sp.Symbol, sp.Expr]:
