@@ -144,7 +144,7 @@ class CompiledGradient:
         if values.size != len(self.parameters):
             raise GraphError(f"expected {len(self.parameters)} parameter values "
                              f"({', '.join(map(str, self.parameters))}), got {values.size}")
-        return values.tolist()
+        return list(values)  # NumPy floats: an overflow gives inf (and a diverged run), not an exception
 
     def columns(self, data: Any) -> list:
         """Data values as arrays in `data` order (from a mapping by name, or a sequence already in order)."""
