@@ -117,6 +117,15 @@ class CompiledGradient:
             loss, *grads = self._gradient(*theta, *columns)
         return _batch_mean(loss, grads)
 
+    def per_sample(self, params: Any, data: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Loss for every sample and gradient for every sample (parameters × samples), no averaging."""
+        columns = self.columns(data)
+        shape = (_batch_size(columns),)
+        with np.errstate(over="ignore"):
+            loss, *grads = self._gradient(*self.parameter_values(params), *columns)
+        return (np.broadcast_to(loss, shape).astype(float),
+                np.array([np.broadcast_to(g, shape) for g in grads], dtype=float).reshape(len(grads), *shape))
+
     def loss(self, params: Any, data: Any) -> float:
         """The mean loss alone, from the forward part of the program."""
         with np.errstate(over="ignore"):
