@@ -158,7 +158,7 @@ def _tex_point(at: dict[sp.Symbol, sp.Expr]) -> str:
 
 def _substitutions(graph: Graph) -> tuple[tuple[str, str], ...]:
     """Node name -> definition, from the output down, so replacing in order reaches the inputs."""
-    return tuple((n.name, typed(n.definition)) for n in reversed(graph.nodes))
+    return tuple((n.name, typed(n.definition)) for n in reversed(graph.nodes) if n.symbol != graph.output)
 
 
 def derivative_part(pid: str, prompt: str, points: int, graph: Graph, v: sp.Symbol, answer: sp.Expr,
@@ -492,8 +492,10 @@ def _find_the_error(rng: random.Random, difficulty: int) -> Draft | None:
 
     lines = []
     for k, (s, local) in enumerate(zip(steps, planted), start=1):
-        upstream = "" if s.source == J else f"{d(J, s.source)}\\,"
-        lines.append(f"{k}. ${d(J, s.target)} \\mathrel{{+}}= {upstream}{d(s.source, s.target)}, \\quad "
+        if s.source == J:  # the first line: the output's own local derivative
+            lines.append(f"{k}. ${d(J, s.target)} \\mathrel{{+}}= {latex_of(local)}$")
+            continue
+        lines.append(f"{k}. ${d(J, s.target)} \\mathrel{{+}}= {d(J, s.source)}\\,{d(s.source, s.target)}, \\quad "
                      f"{d(s.source, s.target)} = {latex_of(local)}$")
     forward = ", ".join(f"${latex_of(n.symbol)} = {latex_of(n.definition)}$" for n in graph.nodes)
     statement = (f"A student computed $\\frac{{dJ}}{{dx}}$ for $J = {latex_of(graph.expr)}$ with the forward pass "
