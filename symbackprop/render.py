@@ -412,7 +412,7 @@ def to_html(ex: Shown, picture: bool = True) -> str:
 
 # --- SVG: the computation graph -------------------------------------------------------------------------
 
-BOX_WIDTH, GAP_X, GAP_Y, MARGIN, LINE = 176, 64, 16, 16, 16
+BOX_WIDTH, GAP_X, GAP_Y, MARGIN, LINE = 176, 84, 16, 16, 16
 _DEFINITION_CHARS = 24  # longer definitions are cut with … (the full text is in the node's tooltip)
 
 
@@ -504,13 +504,15 @@ def graph_svg(graph: Graph, values: Mapping[sp.Symbol, sp.Expr] | None = None,
     labels = {tuple(_key(graph, k)): v for k, v in (edge_labels or {}).items()}
     out = [f"<svg xmlns='http://www.w3.org/2000/svg' class='symbackprop-graph' width='{places.width:.0f}' "
            f"height='{places.height:.0f}' viewBox='0 0 {places.width:.0f} {places.height:.0f}' "
+           f"style='max-width:100%;height:auto' "
            f"font-family='DejaVu Sans, Arial, sans-serif' font-size='12'>",
            "<style>.node rect{fill:#f7f7fb;stroke:#5a5a7a;stroke-width:1.2}"
            ".node.input rect{fill:#eef5ee;stroke:#5a7a5a}.node.output rect{stroke-width:2}"
            ".node.current rect{fill:#fff1dd;stroke:#e07b00;stroke-width:3}"
            ".edge path{fill:none;stroke:#8a8aa0;stroke-width:1.4}.edge polygon{fill:#8a8aa0}"
            ".edge.current path{stroke:#e07b00;stroke-width:3}.edge.current polygon{fill:#e07b00}"
-           ".value{fill:#1d5fa8}.adjoint{fill:#a8321d}.label{fill:#e07b00;font-weight:bold}</style>"]
+           ".value{fill:#1d5fa8}.adjoint{fill:#a8321d}"
+           ".label{fill:#e07b00;font-weight:bold;paint-order:stroke;stroke:#fff;stroke-width:4px}</style>"]
     if caption:
         out.append(f"<text x='{MARGIN}' y='{MARGIN + 4}' font-weight='bold'>{html.escape(caption)}</text>")
     # edges first (under the boxes); entry and exit points spread along the box sides

@@ -1,0 +1,123 @@
+"""A real browser: JupyterLab serves notebook 02, headless Chromium runs it and clicks the stepper.
+
+Needs Debian's `chromium` at /usr/bin/chromium (`.ci/run` installs it in CI) and Playwright for Python;
+Playwright's own browser download is never used.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOK = "02_computation_graph.ipynb"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync"]
+
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium "
+                       "(apt-get install chromium; .ci/run does this in CI)"),
+    pytest.mark.timeout(300),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def lab(tmp_path: Path):
+    """JupyterLab on 127.0.0.1 with a token, serving notebooks/, with autosave off (the repo stays clean)."""
+    pytest.importorskip("jupyterlab")
+    port, token = _free_port(), secrets.token_hex(16)
+    settings = tmp_path / "settings"
+    (settings / "@jupyterlab" / "docmanager-extension").mkdir(parents=True)
+    (settings / "@jupyterlab" / "docmanager-extension" / "plugin.jupyterlab-settings").write_text(
+        json.dumps({"autosave": False}))
+    (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True)
+    (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp_path / "config")}
+    log = open(tmp_path / "lab.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={NOTEBOOKS}",
+         "--LabApp.expose_app_in_browser=True", f"--LabApp.user_settings_dir={settings}",
+         f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}"] + (["--allow-root"] if os.geteuid() == 0 else []),
+        stdout=log, stderr=subprocess.STDOUT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text()[-3000:])
+                time.sleep(0.3)
+        yield base, token
+    finally:
+        try:  # shuts the server and its kernels down cleanly
+            request = urllib.request.Request(f"{base}/api/shutdown?token={token}", method="POST", data=b"")
+            urllib.request.urlopen(request, timeout=5)
+            server.wait(timeout=20)
+        except (OSError, subprocess.TimeoutExpired):
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        log.close()
+
+
+def test_stepper_in_jupyterlab(lab, tmp_path: Path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    base, token = lab
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+            page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                                   " && window.jupyterapp.shell.currentWidget.sessionContext"
+                                   " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+                                   " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel",
+                                   timeout=60_000)
+            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            caption = page.locator(".symbackprop-caption")
+            sync_api.expect(caption).to_contain_text("step 1 of 13 · inputs · x = 1/2", timeout=120_000)
+            next_button = page.locator("button.symbackprop-next")
+            next_button.scroll_into_view_if_needed()
+            expected = {1: "step 2 of 13 · forward · t = x^2", 2: "step 3 of 13 · forward · u₁ = sin(t)",
+                        3: "step 4 of 13 · forward · u₂ = 3·t"}
+            for clicks in range(1, 4):
+                next_button.click()
+                sync_api.expect(caption).to_contain_text(expected[clicks], timeout=30_000)
+            picture = page.locator(".symbackprop-picture")
+            sync_api.expect(picture.locator("g.node.current[data-name='u2']")).to_have_count(1, timeout=30_000)
+            sync_api.expect(picture.locator("g.edge.current[data-parent='t'][data-child='u2']")).to_have_count(1)
+            for _ in range(5):  # into the backward pass: ∂J/∂u₁ gets its one term from u
+                next_button.click()
+                page.wait_for_timeout(50)
+            sync_api.expect(caption).to_contain_text("step 9 of 13 · backward · ∂J/∂u₁ += ∂J/∂u · ∂u/∂u₁",
+                                                     timeout=30_000)
+            sync_api.expect(picture.locator("g.edge.current[data-parent='u1'][data-child='u']")).to_have_count(1)
+            sync_api.expect(page.locator(".symbackprop-line")).to_contain_text("Backward")
+            page.locator(".symbackprop-picture").scroll_into_view_if_needed()
+            page.screenshot(path=str(tmp_path / "stepper.png"))
+        finally:
+            browser.close()
+    assert (tmp_path / "stepper.png").stat().st_size > 10_000
