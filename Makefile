@@ -33,6 +33,7 @@ lab: $(VENV)/.test
 
 bench: $(VENV)/.test
 	$(BIN)/python benchmarks/symbolic_scaling.py
+	$(BIN)/python benchmarks/training.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
