@@ -16,6 +16,7 @@ import html
 import json
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Union
 
 import sympy as sp
@@ -43,6 +44,7 @@ def _split_name(name: str) -> tuple[str, list[str]]:
     return base, subs
 
 
+@lru_cache(maxsize=4096)
 def latex_name(name: str) -> str:
     """LaTeX for a node or input name: `alpha_1_2` → `\\alpha_{1,2}`, `y_star` → `y^{*}`, `u1` → `u_{1}`."""
     base, subs = _split_name(name)
@@ -62,6 +64,7 @@ _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _MARKS = {"hat": "\u0302", "bar": "\u0304", "tilde": "\u0303"}
 
 
+@lru_cache(maxsize=4096)
 def text_name(name: str) -> str:
     """Unicode for a name, for pictures and captions: `alpha_1_2` → `α₁,₂`, `y_star` → `y*`, `u1` → `u₁`.
 
@@ -106,6 +109,7 @@ def text_expr(expr: sp.Expr) -> str:
     return _TEXT_PRINTER.doprint(expr).replace("**", "^").replace("*", "·")
 
 
+@lru_cache(maxsize=4096)
 def adjoint_latex(output: sp.Symbol, of: sp.Symbol) -> str:
     return rf"\frac{{\partial {latex_name(output.name)}}}{{\partial {latex_name(of.name)}}}"
 
@@ -173,22 +177,38 @@ def _tex(expr: sp.Expr, ex: Shown) -> str:
     return sp.latex(expr, symbol_names=_symbol_names(ex))
 
 
+@lru_cache(maxsize=8192)
+def _float(value: sp.Expr) -> float | None:
+    """The value as a float (17 digits of evaluation), or None if it is not a real number; cached, so the
+    printers of one example evaluate each value once."""
+    try:
+        return float(sp.N(to_elementary(value), 17))
+    except (TypeError, ValueError):
+        return None
+
+
+@lru_cache(maxsize=8192)
+def _number_latex(value: sp.Expr) -> str:
+    return sp.latex(value)
+
+
+def _value_tex(value: sp.Expr, ex: Shown | None) -> str:
+    """LaTeX of a value at a point (a number: no names to translate, so it is cached)."""
+    return _number_latex(value) if ex is None or not value.free_symbols else _tex(value, ex)
+
+
 def _approx(value: sp.Expr) -> str:
     if value.is_Rational:
         return str(value)
-    try:
-        return f"{str(value)}  ≈ {float(sp.N(to_elementary(value), 17)):.10g}"
-    except (TypeError, ValueError):
-        return str(value)
+    number = _float(value)
+    return str(value) if number is None else f"{str(value)}  ≈ {number:.10g}"
 
 
 def _approx_tex(value: sp.Expr, ex: Shown) -> str:
     if value.is_Rational:
-        return _tex(value, ex)
-    try:
-        return rf"{_tex(value, ex)} \approx {float(sp.N(to_elementary(value), 17)):.6g}"
-    except (TypeError, ValueError):
-        return _tex(value, ex)
+        return _value_tex(value, ex)
+    number = _float(value)
+    return _value_tex(value, ex) if number is None else rf"{_value_tex(value, ex)} \approx {number:.6g}"
 
 
 def short_number(value: sp.Expr, digits: int = 4) -> str:
@@ -199,22 +219,19 @@ def short_number(value: sp.Expr, digits: int = 4) -> str:
     """
     if value.is_Rational and len(str(value)) <= 9:
         return str(value)
-    try:
-        return f"≈ {float(sp.N(to_elementary(value), 17)):.{digits}g}"
-    except (TypeError, ValueError):
-        return str(value)
+    number = _float(value)
+    return str(value) if number is None else f"≈ {number:.{digits}g}"
 
 
 def short_number_latex(value: sp.Expr, ex: Shown | None = None, max_exact: int = 40) -> str:
     """LaTeX for a value: exact (and `≈` a decimal when not rational) while the exact form is short."""
-    exact = sp.latex(value) if ex is None else _tex(value, ex)
+    exact = _value_tex(value, ex)
     if value.is_Rational and len(exact) <= max_exact:
         return exact
-    try:
-        approx = f"{float(sp.N(to_elementary(value), 17)):.6g}"
-    except (TypeError, ValueError):
+    number = _float(value)
+    if number is None:
         return exact
-    return rf"{exact} \approx {approx}" if len(exact) <= max_exact else rf"\approx {approx}"
+    return rf"{exact} \approx {number:.6g}" if len(exact) <= max_exact else rf"\approx {number:.6g}"
 
 
 # --- rows shared by the table printers ------------------------------------------------------------
