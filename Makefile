@@ -34,6 +34,7 @@ lab: $(VENV)/.test
 bench: $(VENV)/.test
 	$(BIN)/python benchmarks/symbolic_scaling.py
 	$(BIN)/python benchmarks/training.py
+	$(BIN)/python benchmarks/rendering.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
