@@ -1,0 +1,824 @@
+"""Checking hand-derived gradients: typed answers, step-by-step derivations, and gradient code.
+
+A typed answer is read by the safe parser (or, for LaTeX, by `symbackprop.latex`), compared exactly
+with `sympy.diff` of the function, and, when wrong, tested against the classic mistakes built from the
+function's computation graph (a local derivative dropped or with its sign flipped, a missing `+=` at a
+fan-out, the outer function left underived, the wrong variable, a constant factor).
+
+>>> v = check_derivative("cos(sin(x^2) + 3x^2)", "x", "-sin(sin(x^2) + 3x^2) * (cos(x^2) + 3)")
+>>> v.status, v.diagnosis.mistake
+('incorrect', 'dropped_local')
+>>> print(v.diagnosis.message)
+you left out dt/dx = 2*x, the derivative of t = x**2
+"""
+from __future__ import annotations
+
+import math
+import random
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import product
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+import sympy as sp
+
+from .backward import Backward
+from .errors import GraphError, ParseError, SymbackpropError
+from .graph import Graph
+from .latex import latex_to_text, looks_like_latex, parse_latex_expr
+from .parse import CONSTANTS, FUNCTIONS, parse_expr
+from .verify import DIGITS, Equivalence, PointCheck, compare_points, random_points, symbolic_zero
+
+POINTS = 8  # random exact points per comparison
+MISTAKES = ("dropped_local", "flipped_sign", "missing_path", "outer_underived", "wrong_variable",
+            "constant_factor")
+
+
+# --- records ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Counterexample:
+    """A point where the answer and the true derivative differ, with both values (exact and ≈)."""
+
+    point: dict[str, str]
+    answer: str
+    expected: str
+    answer_approx: float | None
+    expected_approx: float | None
+
+    def __str__(self) -> str:
+        at = ", ".join(f"{k} = {v}" for k, v in self.point.items())
+        return (f"at {at} your answer is {_approx_text(self.answer, self.answer_approx)} but the derivative is "
+                f"{_approx_text(self.expected, self.expected_approx)}")
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """A classic mistake the answer matches: `mistake` is one of MISTAKES; `edge` is (parent, child)."""
+
+    mistake: str
+    message: str
+    node: str | None = None
+    edge: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """`status` is correct | incorrect | invalid; `how` says how equality was decided."""
+
+    status: str
+    message: str
+    counterexample: Counterexample | None = None
+    diagnosis: Diagnosis | None = None
+    how: str = ""
+    expected: str | None = None
+    answer: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return {"correct": 0, "incorrect": 1}.get(self.status, 2)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data (for JSON): every field, nested records as dicts."""
+        return {"status": self.status, "message": self.message,
+                "counterexample": None if self.counterexample is None else vars(self.counterexample).copy(),
+                "diagnosis": None if self.diagnosis is None else {
+                    **vars(self.diagnosis), "edge": None if self.diagnosis.edge is None else list(self.diagnosis.edge)},
+                "how": self.how, "expected": self.expected, "answer": self.answer}
+
+
+def invalid(message: str) -> Verdict:
+    """An answer (or function) that could not be checked; the message says why."""
+    return Verdict("invalid", message)
+
+
+def _approx_text(exact: str, approx: float | None) -> str:
+    if approx is None or exact == _float_text(approx):
+        return exact
+    return f"{exact} ≈ {_float_text(approx)}"
+
+
+def _float_text(value: float) -> str:
+    return f"{value:.10g}"
+
+
+# --- reading answers --------------------------------------------------------------------------------
+
+def read_answer(text: str, symbols: Mapping[str, sp.Symbol] | None = None) -> sp.Expr:
+    """A typed answer: plain (`3x^2`, `2 sin x cos x`, `e^x`, `ln x`) or LaTeX (`\\frac{1}{x}`).
+
+    >>> read_answer("3x^2"), read_answer(r"\\frac{e^{-a}}{(1+e^{-a})^2}")
+    (3*x**2, exp(-a)/(1 + exp(-a))**2)
+    """
+    if isinstance(text, str) and looks_like_latex(text):
+        return parse_latex_expr(text, symbols)
+    return parse_expr(text, symbols)
+
+
+def _unknown_name_hint(name: str, known: set[str]) -> str:
+    """STACK-style advice for a name the function does not have."""
+    letters = known | set(CONSTANTS)
+    for fn in sorted(FUNCTIONS, key=len, reverse=True):
+        if name.startswith(fn) and len(name) > len(fn):
+            return f"did you mean {fn}({name[len(fn):]})? (a function needs its argument in parentheses " \
+                   f"or after a space)"
+    if len(name) > 1 and all(ch in letters for ch in name):
+        return f"you may be missing a '*' between '{name[0]}' and '{name[1]}' (write {'*'.join(name)})"
+    return f"the function only has {', '.join(sorted(known)) or 'no variables'}"
+
+
+def _where(text: str, name: str) -> str:
+    m = re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", text)
+    return f"column {m.start() + 1}: " if m else ""
+
+
+# --- deciding equality ------------------------------------------------------------------------------
+
+def decide(answer: sp.Expr, expected: sp.Expr, symbols: Sequence[sp.Symbol], points: int = POINTS,
+           seed: int = 0) -> Equivalence:
+    """Exact equality: random exact points first (a difference settles it at once), then a bounded
+    symbolic proof. `2x + 1e-12` is not `2x`.
+
+    >>> x = sp.Symbol("x", real=True)
+    >>> decide(2*x + sp.Rational(1, 10**12), 2*x, [x]).equal
+    False
+    >>> decide(sp.sin(2*x), 2*sp.sin(x)*sp.cos(x), [x]).how
+    'proved equal (difference is 0 after rewriting in exp); equal at 8 random points (to 60 digits)'
+    """
+    checks = compare_points(answer, expected, symbols, points, seed)
+    if checks and not all(c.equal for c in checks):
+        return Equivalence(False, False, "not tried: the values differ", checks)
+    proof = symbolic_zero(answer - expected)
+    return Equivalence(proof is not None or bool(checks), proof is not None,
+                       proof or "did not simplify to 0 within the effort bound", checks)
+
+
+def _counterexample(check: PointCheck) -> Counterexample:
+    def approx(value: sp.Expr) -> float | None:
+        try:
+            return float(sp.N(value, 17))
+        except (TypeError, ValueError, OverflowError):
+            return None
+
+    return Counterexample({str(k): str(v) for k, v in check.point.items()}, _short(check.left),
+                          _short(check.right), approx(check.left), approx(check.right))
+
+
+def _short(value: sp.Expr, limit: int = 200) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+# --- typed answers ----------------------------------------------------------------------------------
+
+def check_derivative(function: str | sp.Expr | Graph, wrt: str | sp.Symbol, answer: str | sp.Expr,
+                     points: int = POINTS, seed: int = 0) -> Verdict:
+    """Is `answer` the derivative of `function` with respect to `wrt`? Names the mistake when it is not.
+
+    >>> check_derivative("x^3", "x", "3x^2").status
+    'correct'
+    >>> v = check_derivative("sin(x^2)", "x", "cos(x^2)")
+    >>> v.status, v.diagnosis.edge
+    ('incorrect', ('x', 'u'))
+    >>> check_derivative("x^3", "x", "3x^^2").status
+    'invalid'
+    """
+    try:
+        graph = function if isinstance(function, Graph) else None
+        expr = graph.expr if graph is not None else (
+            parse_expr(function) if isinstance(function, str) else sp.sympify(function))
+    except ParseError as error:
+        return invalid(f"the function cannot be read: {error}")
+    known = {s.name: s for s in expr.free_symbols if isinstance(s, sp.Symbol)}
+    name = wrt.name if isinstance(wrt, sp.Symbol) else str(wrt).strip()
+    if not re.fullmatch(r"[^\W\d]\w*", name):
+        return invalid(f"'{name}' is not a variable name")
+    x = known.get(name, sp.Symbol(name, real=True))
+    symbols = {**known, name: x}
+    try:
+        given = read_answer(answer, symbols) if isinstance(answer, str) else sp.sympify(answer)
+    except ParseError as error:
+        return invalid(f"your answer cannot be read: {error}")
+    unknown = sorted(s.name for s in given.free_symbols if s.name not in symbols)
+    if unknown:
+        text = answer if isinstance(answer, str) else ""
+        return invalid(f"{_where(text, unknown[0])}your answer uses '{unknown[0]}', which is not in the function: "
+                       f"{_unknown_name_hint(unknown[0], set(symbols))}")
+    expected = sp.diff(expr, x)
+    variables = sorted(set(symbols.values()), key=sp.default_sort_key)
+    decision = decide(given, expected, variables, points, seed)
+    shown = dict(expected=_short(expected), answer=_short(given), how=decision.how)
+    if decision.equal:
+        return Verdict("correct", f"Correct: your answer equals d/d{name} of {_short(expr, 80)} "
+                                  f"({decision.how}).", **shown)
+    if not decision.checks:
+        return Verdict("incorrect", "Not shown equal: no point was found where both your answer and the "
+                                    "derivative are real and finite, and simplification did not prove them equal.",
+                       **shown)
+    bad = _counterexample(decision.counterexample)
+    diagnosis = diagnose(expr, x, given, decision.checks, graph=graph, seed=seed)
+    message = "Not quite: " + (diagnosis.message + ". " if diagnosis else "") + f"For example, {bad}."
+    return Verdict("incorrect", message, bad, diagnosis, **shown)
+
+
+# --- the classic mistakes ---------------------------------------------------------------------------
+
+def propagate(backward: Backward, change: Mapping[int, sp.Expr | None] | None = None) -> dict[sp.Symbol, sp.Expr]:
+    """Adjoints written in the inputs, running the steps right to left; `change` replaces the local
+    derivative of step k (None leaves the step out). With no change these are the true adjoints.
+
+    >>> b = Graph.from_steps("t = x^2\\nJ = sin(t)").backward()
+    >>> propagate(b)[b.graph.symbol("x")], propagate(b, {1: sp.S.One})[b.graph.symbol("x")]
+    (2*x*cos(x**2), cos(x**2))
+    """
+    change = change or {}
+    graph = backward.graph
+    adjoint: dict[sp.Symbol, sp.Expr] = {backward.output: sp.S.One}
+    for k, step in enumerate(backward.steps):
+        local = change.get(k, step.local)
+        if local is None:
+            continue
+        adjoint[step.target] = adjoint.get(step.target, sp.S.Zero) + adjoint.get(step.source, sp.S.Zero) * local
+    return {v: graph.in_inputs(a) for v, a in adjoint.items()}
+
+
+def mistakes(graph: Graph, wrt: sp.Symbol) -> Iterator[tuple[Diagnosis, sp.Expr]]:
+    """The classic wrong derivatives of the graph's output with respect to `wrt`, each with its diagnosis.
+
+    >>> [d.mistake for d, _ in mistakes(Graph.from_expr("sin(x^2)"), sp.Symbol("x", real=True))]
+    ['dropped_local', 'flipped_sign', 'outer_underived', 'dropped_local', 'flipped_sign']
+    """
+    backward = graph.backward(wrt=[wrt])
+    wrong = lambda change: propagate(backward, change).get(wrt, sp.S.Zero)  # noqa: E731
+    for k, step in enumerate(backward.steps):
+        node = graph.node(step.source)
+        edge = (step.target.name, step.source.name)
+        what = f"d{step.source}/d{step.target} = {step.local}"
+        if step.local != 1:
+            yield (Diagnosis("dropped_local", f"you left out {what}, the derivative of {node}",
+                             node.name, edge), wrong({k: sp.S.One}))
+        if step.local != 0:
+            yield (Diagnosis("flipped_sign", f"the sign of {what} is flipped (the derivative of {node})",
+                             node.name, edge), wrong({k: -step.local}))
+        if step.accumulates:
+            readers = ", ".join(c.name for c in graph.consumers[step.target])
+            yield (Diagnosis("missing_path", f"{step.target} feeds several nodes ({readers}): "
+                             f"dJ/d{step.target} needs a += from each, and the path through {step.source} "
+                             f"({what}) is missing", node.name, edge), wrong({k: None}))
+        d = node.definition
+        if isinstance(d, sp.Function) and d.args == (step.target,) and step.local != d:
+            yield (Diagnosis("outer_underived", f"{d.func.__name__} was not differentiated: in {node} the "
+                             f"local derivative is {what}, not {d}", node.name, edge), wrong({k: d}))
+
+
+def diagnose(expr: sp.Expr, wrt: sp.Symbol, answer: sp.Expr, checks: Sequence[PointCheck],
+             graph: Graph | None = None, seed: int = 0) -> Diagnosis | None:
+    """The classic mistake `answer` matches, if any (tested at the answer's points, then confirmed).
+
+    >>> x = sp.Symbol("x", real=True)
+    >>> diagnose(x**3, x, 6*x**2, decide(6*x**2, 3*x**2, [x]).checks).mistake
+    'constant_factor'
+    """
+    symbols = sorted(expr.free_symbols | {wrt}, key=sp.default_sort_key)
+    candidates: list[tuple[Diagnosis, Callable[[], sp.Expr]]] = []
+    if graph is None:
+        try:
+            graph = Graph.from_expr(expr)
+        except (GraphError, ParseError):
+            graph = None
+    if graph is not None and wrt in graph.inputs:
+        candidates.extend((d, (lambda e=e: e)) for d, e in mistakes(graph, wrt))
+    for other in symbols:
+        if other != wrt:
+            candidates.append((Diagnosis("wrong_variable", f"that is the derivative with respect to {other}, "
+                                         f"not {wrt}"), lambda o=other: sp.diff(expr, o)))
+    for diagnosis, build in candidates:
+        candidate = build()
+        quick = compare_points(answer, candidate, symbols, 2, seed)
+        if quick and all(c.equal for c in quick) and decide(answer, candidate, symbols, seed=seed).equal:
+            return diagnosis
+    return _constant_factor(checks)
+
+
+def _constant_factor(checks: Sequence[PointCheck]) -> Diagnosis | None:
+    """Answer = r · derivative at every point, for one number r ≠ 0, 1."""
+    ratios = []
+    for c in checks:
+        try:
+            a, b = sp.N(c.left, 30), sp.N(c.right, 30)
+        except (TypeError, ValueError):
+            return None
+        if b == 0 or not (a.is_Number and b.is_Number):
+            if a == 0 and b == 0:
+                continue
+            return None
+        ratios.append(a / b)
+    if len(ratios) < 2 or any(abs(r - ratios[0]) > 1e-20 * max(1, abs(ratios[0])) for r in ratios):
+        return None
+    r = sp.nsimplify(ratios[0], [sp.pi, sp.E], tolerance=1e-20)
+    if r in (0, 1):
+        return None
+    if r == -1:
+        return Diagnosis("constant_factor", "your answer has the wrong sign everywhere (it is −1 times the derivative)")
+    return Diagnosis("constant_factor", f"your answer is {r} times the derivative: a constant factor is "
+                                        f"missing or extra")
+
+
+# --- step-by-step derivations -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StepVerdict:
+    """The verdict on one statement of a derivation (a line may hold several, as on the slides)."""
+
+    line: int
+    text: str
+    status: str  # correct | incorrect | invalid
+    message: str
+    kind: str = ""  # adjoint | local
+    target: str = ""
+
+
+@dataclass(frozen=True)
+class StepsReport:
+    """Per-statement verdicts in order, the first wrong one, and contributions no line supplied."""
+
+    steps: tuple[StepVerdict, ...]
+    missing: tuple[str, ...] = ()
+    at: dict[str, str] | None = None
+
+    @property
+    def first_wrong(self) -> StepVerdict | None:
+        return next((s for s in self.steps if s.status != "correct"), None)
+
+    @property
+    def correct(self) -> bool:
+        return self.first_wrong is None and not self.missing
+
+    @property
+    def exit_code(self) -> int:
+        if any(s.status == "invalid" for s in self.steps):
+            return 2
+        return 0 if self.correct else 1
+
+    def as_dict(self) -> dict[str, Any]:
+        first = self.first_wrong
+        return {"correct": self.correct, "first_wrong_line": None if first is None else first.line,
+                "steps": [vars(s).copy() for s in self.steps], "missing": list(self.missing), "at": self.at}
+
+
+_REF = re.compile(r"(?<![\w/])(?:d|∂) ?([^\W\d]\w*)\s*/\s*(?:d|∂) ?([^\W\d]\w*)")
+_STATEMENT = re.compile(r"(?<![\w/])(?:d|∂) ?([^\W\d]\w*)\s*/\s*(?:d|∂) ?([^\W\d]\w*)\s*(\+=|=)")
+_SUM = re.compile(r"(?<![\w])(?:sum|Σ)_?\{?([a-z])\}?(?![\w])")
+_INDEX_LETTERS = "ijklmn"
+_BOUND = "ЖЩФЦШЭЮ"  # stand-ins for summation indices while free indices are expanded
+_NAME = re.compile(r"[^\W\d]\w*")
+_MAX_EXPANSIONS = 256
+
+
+class _Derivation:
+    """A graph's true values, and how a student's names map onto them."""
+
+    def __init__(self, graph: Graph, at: Mapping[str, Any] | None):
+        self.graph = graph
+        self.backward = graph.backward(wrt=graph.inputs)
+        self.adjoint = propagate(self.backward)
+        self.names: dict[str, sp.Symbol] = {}
+        for s in (*graph.inputs, *(n.symbol for n in graph.nodes)):
+            self.names[s.name] = s
+        for s in (*graph.inputs, *(n.symbol for n in graph.nodes)):  # the slides' u_1 for our u1
+            m = re.fullmatch(r"([^\W\d]+)(\d+)", s.name)
+            if m:
+                self.names.setdefault(f"{m.group(1)}_{m.group(2)}", s)
+        self.index_values = sorted({part for name in self.names for part in name.split("_")[1:] if part.isdigit()},
+                                   key=int)
+        self.values = self.backward.values(at) if at is not None else None
+        self.output = graph.output.name
+
+    def symbol(self, name: str) -> sp.Symbol | None:
+        return self.names.get(name)
+
+    def local_in_inputs(self, child: sp.Symbol, parent: sp.Symbol) -> sp.Expr:
+        return self.graph.in_inputs(self.backward.local(child, parent))
+
+    def contributions(self, target: sp.Symbol) -> list[tuple[sp.Symbol, sp.Expr, sp.Expr]]:
+        """(consumer, contribution in node symbols, in inputs) for every step into target."""
+        return [(s.source, s.contribution, self.adjoint.get(s.source, sp.S.Zero) * self.local_in_inputs(s.source, target))
+                for s in self.backward.steps if s.target == target]
+
+
+def check_steps(graph: Graph, derivation: str, at: Mapping[str, Any] | None = None,
+                points: int = POINTS) -> StepsReport:
+    """Check a student's backward pass line by line (slides' notation, plain or LaTeX).
+
+    Each statement is `dJ/dv = ...` or `dJ/dv += ...` (an adjoint) or `dc/dp = ...` (a local
+    derivative); right-hand sides may use dJ/dw, dc/dp, node names and inputs. A line `at x = 1/2`
+    switches to values at that point. Index letters (`a_j`, `\\alpha_{ji}`) range over the graph's indices,
+    and `\\sum_j` / `sum_j` adds over an index.
+
+    >>> from symbackprop.examples import cos_sin
+    >>> report = check_steps(cos_sin(), "dJ/du = -sin(u)\\ndJ/du1 = dJ/du\\ndJ/dt += dJ/du1 * sin(t)")
+    >>> report.first_wrong.line, report.first_wrong.status
+    (3, 'incorrect')
+    """
+    if not isinstance(derivation, str):
+        raise ParseError(f"expected the derivation as text, got {type(derivation).__name__}")
+    if len(derivation) > 100_000:
+        raise ParseError(f"the derivation is {len(derivation)} characters long (at most 100000)")
+    lines = derivation.splitlines()
+    point = dict(at) if at else None
+    for raw in lines:  # an `at` line anywhere applies to the whole derivation
+        m = re.match(r"^\s*at\s*:?\s+(.*)$", _clean(raw))
+        if m:
+            point = _read_point(m.group(1))
+    state = _Derivation(graph, point)
+    verdicts: list[StepVerdict] = []
+    claimed: dict[sp.Symbol, set[sp.Symbol]] = {}
+    for number, raw in enumerate(lines, start=1):
+        text = _clean(raw)
+        if not text or re.match(r"^\s*at\s*:?\s+", text):
+            continue
+        try:
+            plain = latex_to_text(text, derivatives=True) if looks_like_latex(text) else text
+            found = list(_STATEMENT.finditer(plain))
+            if not found:
+                raise ParseError("expected a line such as dJ/du = -sin(u) or dJ/dt += dJ/du1 * cos(t)")
+            if plain[:found[0].start()].strip(" ,;"):
+                raise ParseError(f"cannot read {plain[:found[0].start()].strip()!r} before the first dJ/d...")
+        except ParseError as error:
+            verdicts.append(StepVerdict(number, text, "invalid", str(error)))
+            continue
+        for k, m in enumerate(found):
+            end = found[k + 1].start() if k + 1 < len(found) else len(plain)
+            statement = plain[m.start():end].strip().rstrip(",;").strip()
+            verdicts.append(_check_statement(state, number, statement, claimed, points))
+    missing = []
+    for target, got in claimed.items():
+        for consumer, contribution, _ in state.contributions(target):
+            if consumer not in got:
+                missing.append(f"d{state.output}/d{target}: the contribution through {consumer} "
+                               f"({_readable(contribution, state)}) is missing")
+    return StepsReport(tuple(verdicts), tuple(missing),
+                       None if point is None else {str(k): str(v) for k, v in point.items()})
+
+
+def _clean(raw: str) -> str:
+    text = raw.split("#", 1)[0]
+    text = re.sub(r"(?<!\\)%.*$", "", text).strip()
+    for wrapper in ("$$", "$", r"\[", r"\]", r"\\"):
+        text = text.removeprefix(wrapper).removesuffix(wrapper).strip()
+    return text.rstrip(".").strip()
+
+
+def _read_point(text: str) -> dict[str, sp.Expr]:
+    point = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = part.partition("=")
+        if not sep:
+            raise ParseError(f"write the point as 'at x = 1/2, y = 2', got {part!r}")
+        point[name.strip()] = parse_expr(value)
+    return point
+
+
+def _readable(expr: sp.Expr, state: _Derivation) -> str:
+    prefix = f"d{state.output}_d"
+    return str(expr.xreplace({s: sp.Symbol(f"d{state.output}/d{s.name[len(prefix):]}") for s in expr.free_symbols
+                              if s.name.startswith(prefix)}))
+
+
+def _check_statement(state: _Derivation, number: int, statement: str, claimed: dict, points: int) -> StepVerdict:
+    try:
+        expansions = list(_expand(state, statement))
+    except ParseError as error:
+        return StepVerdict(number, statement, "invalid", str(error))
+    kind = target_name = ""
+    for concrete in expansions:
+        try:
+            verdict = _check_concrete(state, concrete, claimed, points)
+        except ParseError as error:
+            return StepVerdict(number, statement, "invalid", f"{concrete}: {error}")
+        kind, target_name, ok, message = verdict
+        if not ok:
+            where = f" (with {concrete})" if concrete != statement else ""
+            return StepVerdict(number, statement, "incorrect", message + where, kind, target_name)
+    count = f" (all {len(expansions)} index values)" if len(expansions) > 1 else ""
+    return StepVerdict(number, statement, "correct", f"correct{count}", kind, target_name)
+
+
+def _subscripts(name: str) -> list[str]:
+    return name.split("_")[1:]
+
+
+def _expand(state: _Derivation, statement: str) -> Iterator[str]:
+    """The statement with its index letters replaced by every combination of the graph's indices."""
+    # mark summation indices in their bodies, so a free j elsewhere does not capture them
+    bound: list[tuple[str, str]] = []
+    for n, m in enumerate(reversed(list(_SUM.finditer(statement)))):
+        if n >= len(_BOUND):
+            raise ParseError("too many sums in one statement")
+        start, end = m.end(), _body_end(statement, m.end())
+        body = _substitute(state, statement[start:end], {m.group(1): _BOUND[n]})
+        statement = f"{statement[:m.start()]} sum_{_BOUND[n]} {body}{statement[end:]}"
+        bound.append((_BOUND[n], body))
+    free = sorted({ch for name in _NAME.findall(statement) if state.symbol(name) is None and _is_reference(name) is False
+                   for part in _subscripts(name) if part.isalpha() and set(part) <= set(_INDEX_LETTERS)
+                   for ch in part})
+    combos = list(product(state.index_values, repeat=len(free))) if free else [()]
+    if len(combos) > _MAX_EXPANSIONS:
+        raise ParseError(f"too many index combinations ({len(combos)})")
+    produced = 0
+    for combo in combos:
+        text = _substitute(state, statement, dict(zip(free, combo)))
+        text = _expand_sums(state, text)
+        if text is None or not _all_known(state, text):
+            continue
+        produced += 1
+        yield text.strip()
+    if not produced:
+        unknown = sorted({n for n in _NAME.findall(statement) if state.symbol(n) is None
+                          and not _is_reference(n) and n not in FUNCTIONS and n not in CONSTANTS})
+        raise ParseError(f"unknown names: {', '.join(unknown) or '?'} (the graph has "
+                         f"{', '.join(sorted(state.names))})")
+
+
+def _is_reference(name: str) -> bool:
+    """Names the statement regexes take care of (`sum_j`)."""
+    return name.startswith("sum_")
+
+
+def _body_end(text: str, start: int) -> int:
+    level = 0
+    for i in range(start, len(text)):
+        if text[i] == "(":
+            level += 1
+        elif text[i] == ")":
+            if level == 0:
+                return i
+            level -= 1
+        elif level == 0 and _STATEMENT.match(text, i):
+            return i
+    return len(text)
+
+
+def _substitute(state: _Derivation, text: str, mapping: Mapping[str, str]) -> str:
+    """`alpha_ji` with {j: 1, i: 2} → `alpha_1_2` (names of the graph itself are left alone)."""
+    def replace(m: re.Match) -> str:
+        name = m.group()
+        if state.symbol(name) is not None or "_" not in name:
+            return name
+        base, *parts = name.split("_")
+        out = []
+        for part in parts:
+            if part.isalpha() and set(part) <= set(_INDEX_LETTERS) | set(_BOUND) and set(part) & set(mapping):
+                out.extend(mapping.get(ch, ch) for ch in part)
+            else:
+                out.append(part)
+        return "_".join([base, *out])
+    return _NAME.sub(replace, text)
+
+
+def _expand_sums(state: _Derivation, text: str) -> str | None:
+    """`sum_Ж body` → `(body[Ж=1] + body[Ж=2] + ...)` over the index values whose names exist."""
+    for letter in _BOUND:
+        marker = f"sum_{letter}"
+        while marker in text:
+            start = text.index(marker)
+            body_start = start + len(marker)
+            end = _body_end(text, body_start)
+            body = text[body_start:end]
+            terms = [t for t in (_substitute(state, body, {letter: v}) for v in state.index_values)
+                     if _all_known(state, t)]
+            if not terms:
+                return None
+            text = f"{text[:start]}({' + '.join(terms)}){text[end:]}"
+    return text
+
+
+def _all_known(state: _Derivation, text: str) -> bool:
+    for m in _REF.finditer(text):
+        if state.symbol(m.group(1)) is None and m.group(1) != state.output or state.symbol(m.group(2)) is None:
+            return False
+    rest = _REF.sub(" ", text)
+    return all(state.symbol(n) is not None or n in FUNCTIONS or n in CONSTANTS or n == state.output
+               for n in _NAME.findall(rest))
+
+
+def _check_concrete(state: _Derivation, statement: str, claimed: dict, points: int) -> tuple[str, str, bool, str]:
+    """(kind, target, correct?, message) for one statement without index letters."""
+    m = _STATEMENT.match(statement)
+    top, bottom, op = m.group(1), m.group(2), m.group(3)
+    rhs_text = statement[m.end():].strip()
+    if not rhs_text:
+        raise ParseError("nothing after the '='")
+    rhs, decimals = _read_rhs(state, rhs_text)
+    target = state.symbol(bottom)
+    if top == state.output:
+        kind, name = "adjoint", f"d{top}/d{bottom}"
+        expected = state.adjoint.get(target, sp.S.Zero)
+        parts = state.contributions(target)
+        if op == "+=":
+            got = claimed.setdefault(target, set())
+            for consumer, contribution, value in parts:
+                if consumer not in got and _same(state, rhs, value, decimals, points):
+                    got.add(consumer)
+                    return kind, name, True, ""
+            if not got and _same(state, rhs, expected, decimals, points):
+                got.update(c for c, _, _ in parts)
+                return kind, name, True, ""
+            options = "; ".join(_readable(c, state) for _, c, _ in parts) or "0"
+            return kind, name, False, (f"{name} += ... should add one contribution per node that reads "
+                                       f"{bottom} ({options})")
+        if _same(state, rhs, expected, decimals, points):
+            claimed.setdefault(target, set()).update(c for c, _, _ in parts)
+            return kind, name, True, ""
+        full = " + ".join(_readable(c, state) for _, c, _ in parts) or "0"
+        for consumer, contribution, value in parts:
+            if len(parts) > 1 and _same(state, rhs, value, decimals, points):
+                return kind, name, False, (f"{bottom} feeds {len(parts)} nodes "
+                                           f"({', '.join(str(c) for c, _, _ in parts)}): {name} is the sum of a "
+                                           f"contribution from each, {name} = {full}; this line has only the "
+                                           f"one through {consumer} (add them, Σ, or write one += per node)")
+        return kind, name, False, f"expected {name} = {full}"
+    child = state.symbol(top)
+    kind, name = "local", f"d{top}/d{bottom}"
+    if child is None or target is None or (child, target) not in state.backward._local:
+        raise ParseError(f"there is no edge {bottom} → {top} in the graph")
+    if op == "+=":
+        raise ParseError(f"a local derivative is written with '=', not '+=' ({name})")
+    local = state.backward.local(child, target)
+    if _same(state, rhs, state.graph.in_inputs(local), decimals, points):
+        return kind, name, True, ""
+    node = state.graph.node(child)
+    return kind, name, False, f"expected {name} = {local}, the derivative of {node} with respect to {bottom}"
+
+
+def _read_rhs(state: _Derivation, text: str) -> tuple[sp.Expr, int | None]:
+    """The right-hand side in the inputs (references to dJ/dv and dc/dp replaced by their true values),
+    and the finest decimal place written (for values at a point), or None if no decimals were typed."""
+    refs: dict[str, sp.Expr] = {}
+
+    def ref(m: re.Match) -> str:
+        top, bottom = m.group(1), m.group(2)
+        placeholder = f"D_ref_{len(refs)}"
+        parent = state.symbol(bottom)
+        if top == state.output and parent is not None:
+            refs[placeholder] = state.adjoint.get(parent, sp.S.Zero)
+        else:
+            child = state.symbol(top)
+            if child is None or parent is None or (child, parent) not in state.backward._local:
+                raise ParseError(f"there is no edge {bottom} → {top} for d{top}/d{bottom}")
+            refs[placeholder] = state.local_in_inputs(child, parent)
+        return f" {placeholder} "
+
+    plain = _REF.sub(ref, text)
+    symbols = {**state.names, **{p: sp.Dummy(p) for p in refs}}
+    expr = parse_expr(plain, symbols)
+    dummies = {symbols[p]: v for p, v in refs.items()}
+    unknown = sorted(s.name for s in expr.free_symbols if s not in dummies and s.name not in state.names)
+    if unknown:
+        raise ParseError(f"unknown name '{unknown[0]}'")
+    expr = state.graph.in_inputs(expr.xreplace(dummies))
+    places = [Decimal(t).as_tuple().exponent for t in re.findall(r"(?<![\w.])\d*\.\d+(?:[eE][+-]?\d+)?", plain)]
+    return expr, (min(places) if places else None)
+
+
+def _same(state: _Derivation, rhs: sp.Expr, expected: sp.Expr, decimals: int | None, points: int) -> bool:
+    if state.values is None:
+        return decide(rhs, expected, state.graph.inputs, points).equal
+    at = {s: state.values[s] for s in state.graph.inputs}
+    a, b = rhs.xreplace(at), expected.xreplace(at)
+    if decimals is None:
+        return decide(a, b, [], 1).equal or bool(abs(sp.N(a - b, DIGITS)) < sp.Float("1e-40"))
+    tolerance = sp.Float(10) ** decimals  # one unit in the last place the student wrote
+    return bool(abs(sp.N(a, 30) - sp.N(b, 30)) <= tolerance)
+
+
+# --- gradient code ----------------------------------------------------------------------------------
+
+FINE, WRONG = 1e-7, 1e-2  # relative error: below FINE is right; above WRONG is a bug
+
+
+@dataclass(frozen=True)
+class ParameterCheck:
+    """The worst relative error for one parameter, and where it happened."""
+
+    parameter: str
+    relative_error: float
+    point: dict[str, float]
+    expected: float
+    got: float
+
+
+@dataclass(frozen=True)
+class GradientReport:
+    """Per-parameter worst errors; `ok` when all are below FINE. `message` explains the thresholds."""
+
+    checks: tuple[ParameterCheck, ...]
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return all(c.relative_error < FINE for c in self.checks)
+
+    @property
+    def worst(self) -> ParameterCheck | None:
+        return max(self.checks, key=lambda c: c.relative_error, default=None)
+
+
+def relative_error(a: float, b: float) -> float:
+    """|a − b| / max(|a|, |b|), and 0 when both are 0.
+
+    >>> relative_error(1.0, 1.0 + 1e-9) < 1e-8, relative_error(0.0, 0.0)
+    (True, 0.0)
+    """
+    scale = max(abs(a), abs(b))
+    if math.isnan(a) or math.isnan(b):
+        return math.inf
+    return 0.0 if scale == 0 else abs(a - b) / scale
+
+
+def _judge(error: float) -> str:
+    if error < FINE:
+        return "fine"
+    if error < 1e-4:
+        return "suspicious (fine only where the function has kinks)"
+    if error < WRONG:
+        return "probably wrong"
+    return "wrong"
+
+
+def _report(worst: dict[str, ParameterCheck], what: str) -> GradientReport:
+    checks = tuple(worst.values())
+    lines = [f"{c.parameter}: relative error {c.relative_error:.2e} — {_judge(c.relative_error)}"
+             + ("" if c.relative_error < FINE else f" (at {c.point}: expected {c.expected:.10g}, got {c.got:.10g})")
+             for c in checks]
+    lines.append(f"{what} Relative error |a−b|/max(|a|,|b|): below 1e-7 is fine, 1e-7 to 1e-4 is suspicious, "
+                 f"1e-4 to 1e-2 probably wrong, above 1e-2 wrong.")
+    return GradientReport(checks, "\n".join(lines))
+
+
+def _record(worst: dict[str, ParameterCheck], name: str, point: dict[str, float], expected: float,
+            got: float) -> None:
+    error = relative_error(expected, got)
+    if name not in worst or error > worst[name].relative_error:
+        worst[name] = ParameterCheck(name, error, point, expected, got)
+
+
+def _sample(graph: Graph, points: int, seed: int) -> Iterator[dict[sp.Symbol, sp.Rational]]:
+    """Exact random points where the output is real and finite."""
+    found = 0
+    for point in random_points(graph.inputs, points, seed):
+        value = sp.N(graph.expr.xreplace(point), 20)
+        if value.is_Number and value.is_real and value.is_finite:
+            found += 1
+            yield point
+            if found == points:
+                return
+
+
+def check_gradient_code(graph: Graph, fn: Callable[[dict[str, float]], Any], wrt: Sequence[str] | None = None,
+                        points: int = 5, seed: int = 0) -> GradientReport:
+    """Call a student's gradient function at random points and compare with the symbolic gradient.
+
+    `fn` takes `{input name: float}` and returns `{parameter name: float}` or a sequence in the order
+    of `wrt` (default: the graph's parameters).
+
+    >>> g = Graph.from_expr("x^2 * y", parameters=["x", "y"])
+    >>> check_gradient_code(g, lambda p: [2 * p["x"] * p["y"], p["x"] ** 2]).ok
+    True
+    >>> check_gradient_code(g, lambda p: [p["x"] * p["y"], p["x"] ** 2]).worst.parameter
+    'x'
+    """
+    backward = graph.backward(wrt=wrt)
+    names = [v.name for v in backward.wrt]
+    worst: dict[str, ParameterCheck] = {}
+    for point in _sample(graph, points, seed):
+        floats = {s.name: float(v) for s, v in point.items()}
+        exact = backward.gradient_at(point)
+        got = fn(dict(floats))
+        values = got if isinstance(got, Mapping) else dict(zip(names, list(got)))
+        for v in backward.wrt:
+            if v.name not in values:
+                raise SymbackpropError(f"the gradient function returned no value for {v.name}")
+            _record(worst, v.name, floats, float(sp.N(exact[v], 17)), float(values[v.name]))
+    return _report(worst, "Your gradient code against the symbolic gradient.")
+
+
+def finite_difference_check(loss: Callable[[dict[str, float]], float],
+                            gradient: Callable[[dict[str, float]], Mapping[str, float]],
+                            at: Mapping[str, float], h: float = 1e-5) -> GradientReport:
+    """Centred differences (L(p+h) − L(p−h)) / 2h of `loss` against `gradient`, per parameter in `at`.
+
+    >>> r = finite_difference_check(lambda p: p["w"] ** 3, lambda p: {"w": 3 * p["w"] ** 2}, {"w": 0.7})
+    >>> r.ok
+    True
+    """
+    analytic = gradient(dict(at))
+    worst: dict[str, ParameterCheck] = {}
+    for name in at:
+        up, down = dict(at), dict(at)
+        up[name] += h
+        down[name] -= h
+        numeric = (loss(up) - loss(down)) / (2 * h)
+        _record(worst, name, dict(at), numeric, float(analytic[name]))
+    return _report(worst, f"Centred finite differences (h = {h:g}) against your gradient.")
