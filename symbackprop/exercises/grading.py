@@ -150,11 +150,8 @@ def _grade_expression(part: Part, text: str) -> tuple[str, str]:
     expr = _in_inputs(_read(text, part), part)
     check = _checker() if part.kind == "derivative" else None
     if check is not None:
-        verdict = check(part.function, part.wrt, typed(expr))
-        feedback = verdict.message
-        if getattr(verdict, "diagnosis", None):
-            feedback = f"{feedback} {verdict.diagnosis}" if str(verdict.diagnosis) not in feedback else feedback
-        return verdict.status, feedback
+        verdict = check(part.function, part.wrt, expr)  # its message names the mistake (diagnosis)
+        return verdict.status, verdict.message
     symbols = {s: sp.Symbol(s, real=True) for s in part.variables}
     expected = _in_inputs(parse_expr(part.answer, symbols), part)
     result = equivalent(expr, expected)
