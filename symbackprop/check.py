@@ -377,12 +377,14 @@ _MAX_EXPANSIONS = 256
 
 
 class _Derivation:
-    """A graph's true values, and how a student's names map onto them."""
+    """A graph's true values at a few points (node by node, 60 digits), and how a student's names map onto them.
 
-    def __init__(self, graph: Graph, at: Mapping[str, Any] | None):
+    Each sample maps inputs and nodes to their values, ("adjoint", v) to dJ/dv and ("local", c, p) to ∂c/∂p.
+    """
+
+    def __init__(self, graph: Graph, at: Mapping[str, Any] | None, points: int):
         self.graph = graph
         self.backward = graph.backward(wrt=graph.inputs)
-        self.adjoint = propagate(self.backward)
         self.names: dict[str, sp.Symbol] = {}
         for s in (*graph.inputs, *(n.symbol for n in graph.nodes)):
             self.names[s.name] = s
@@ -392,23 +394,62 @@ class _Derivation:
                 self.names.setdefault(f"{m.group(1)}_{m.group(2)}", s)
         self.index_values = sorted({part for name in self.names for part in name.split("_")[1:] if part.isdigit()},
                                    key=int)
-        self.values = self.backward.values(at) if at is not None else None
         self.output = graph.output.name
+        self.exact = at is not None
+        if at is not None:
+            self.samples = [self._sample(graph.point(at))]
+            if self.samples[0] is None:
+                raise ParseError("the graph is not defined (real and finite) at that point")
+        else:
+            self.samples = []
+            for p in random_points(graph.inputs, points, seed=0, tries=5):
+                sample = self._sample(p)
+                if sample is not None:
+                    self.samples.append(sample)
+                if len(self.samples) == points:
+                    break
+            if not self.samples:
+                raise ParseError("no point was found where the whole graph is real and finite")
+
+    def _sample(self, point: Mapping[sp.Symbol, sp.Expr]) -> dict | None:
+        values: dict[Any, sp.Expr] = {s: sp.N(v, DIGITS) for s, v in point.items()}
+        for node in self.graph.nodes:
+            values[node.symbol] = _number(node.definition.xreplace(values))
+            if values[node.symbol] is None:
+                return None
+        for e in self.backward.edges:
+            values[("local", e.child, e.parent)] = _number(e.local.xreplace(values))
+        values[("adjoint", self.backward.output)] = sp.S.One
+        for step in self.backward.steps:
+            key = ("adjoint", step.target)
+            values[key] = values.get(key, sp.S.Zero) + values[("adjoint", step.source)] * values[
+                ("local", step.source, step.target)]
+        if any(v is None for v in values.values()):
+            return None
+        return values
 
     def symbol(self, name: str) -> sp.Symbol | None:
         return self.names.get(name)
 
-    def local_in_inputs(self, child: sp.Symbol, parent: sp.Symbol) -> sp.Expr:
-        return self.graph.in_inputs(self.backward.local(child, parent))
+    def has_edge(self, child: sp.Symbol | None, parent: sp.Symbol | None) -> bool:
+        return child is not None and parent is not None and (child, parent) in self.backward._local
 
-    def contributions(self, target: sp.Symbol) -> list[tuple[sp.Symbol, sp.Expr, sp.Expr]]:
-        """(consumer, contribution in node symbols, in inputs) for every step into target."""
-        return [(s.source, s.contribution, self.adjoint.get(s.source, sp.S.Zero) * self.local_in_inputs(s.source, target))
-                for s in self.backward.steps if s.target == target]
+    def contributions(self, target: sp.Symbol) -> list[tuple[sp.Symbol, sp.Expr]]:
+        """(consumer, contribution in node symbols) for every step into target."""
+        return [(s.source, s.contribution) for s in self.backward.steps if s.target == target]
+
+
+def _number(expr: sp.Expr) -> sp.Expr | None:
+    """A 60-digit real number, or None where the value is not real and finite."""
+    try:
+        value = sp.N(expr, DIGITS)
+    except (TypeError, ValueError, ZeroDivisionError, RecursionError):
+        return None
+    return value if value.is_Number and value.is_real and value.is_finite else None
 
 
 def check_steps(graph: Graph, derivation: str, at: Mapping[str, Any] | None = None,
-                points: int = POINTS) -> StepsReport:
+                points: int = 4) -> StepsReport:
     """Check a student's backward pass line by line (slides' notation, plain or LaTeX).
 
     Each statement is `dJ/dv = ...` or `dJ/dv += ...` (an adjoint) or `dc/dp = ...` (a local
@@ -431,7 +472,7 @@ def check_steps(graph: Graph, derivation: str, at: Mapping[str, Any] | None = No
         m = re.match(r"^\s*at\s*:?\s+(.*)$", _clean(raw))
         if m:
             point = _read_point(m.group(1))
-    state = _Derivation(graph, point)
+    state = _Derivation(graph, point, points)
     verdicts: list[StepVerdict] = []
     claimed: dict[sp.Symbol, set[sp.Symbol]] = {}
     for number, raw in enumerate(lines, start=1):
@@ -450,11 +491,11 @@ def check_steps(graph: Graph, derivation: str, at: Mapping[str, Any] | None = No
             continue
         for k, m in enumerate(found):
             end = found[k + 1].start() if k + 1 < len(found) else len(plain)
-            statement = plain[m.start():end].strip().rstrip(",;").strip()
+            statement = " ".join(plain[m.start():end].split()).rstrip(",;").strip()
             verdicts.append(_check_statement(state, number, statement, claimed, points))
     missing = []
     for target, got in claimed.items():
-        for consumer, contribution, _ in state.contributions(target):
+        for consumer, contribution in state.contributions(target):
             if consumer not in got:
                 missing.append(f"d{state.output}/d{target}: the contribution through {consumer} "
                                f"({_readable(contribution, state)}) is missing")
@@ -491,13 +532,14 @@ def _check_statement(state: _Derivation, number: int, statement: str, claimed: d
         expansions = list(_expand(state, statement))
     except ParseError as error:
         return StepVerdict(number, statement, "invalid", str(error))
-    kind = target_name = ""
+    template = _STATEMENT.match(statement)
+    kind, target_name = "", f"d{template.group(1)}/d{template.group(2)}"
     for concrete in expansions:
         try:
             verdict = _check_concrete(state, concrete, claimed, points)
         except ParseError as error:
             return StepVerdict(number, statement, "invalid", f"{concrete}: {error}")
-        kind, target_name, ok, message = verdict
+        kind, _, ok, message = verdict
         if not ok:
             where = f" (with {concrete})" if concrete != statement else ""
             return StepVerdict(number, statement, "incorrect", message + where, kind, target_name)
@@ -610,87 +652,104 @@ def _check_concrete(state: _Derivation, statement: str, claimed: dict, points: i
     rhs_text = statement[m.end():].strip()
     if not rhs_text:
         raise ParseError("nothing after the '='")
-    rhs, decimals = _read_rhs(state, rhs_text)
+    rhs = _read_rhs(state, rhs_text)
     target = state.symbol(bottom)
     if top == state.output:
         kind, name = "adjoint", f"d{top}/d{bottom}"
-        expected = state.adjoint.get(target, sp.S.Zero)
+        if target is None:
+            raise ParseError(f"'{bottom}' is not a node or input of the graph")
         parts = state.contributions(target)
+        full = " + ".join(_readable(c, state) for _, c in parts) or "0"
         if op == "+=":
             got = claimed.setdefault(target, set())
-            for consumer, contribution, value in parts:
-                if consumer not in got and _same(state, rhs, value, decimals, points):
+            for consumer, _ in parts:
+                if consumer not in got and _same(state, rhs, lambda v, c=consumer: _contribution(v, target, c)):
                     got.add(consumer)
                     return kind, name, True, ""
-            if not got and _same(state, rhs, expected, decimals, points):
-                got.update(c for c, _, _ in parts)
+            if not got and _same(state, rhs, lambda v: v[("adjoint", target)]):
+                got.update(c for c, _ in parts)
                 return kind, name, True, ""
-            options = "; ".join(_readable(c, state) for _, c, _ in parts) or "0"
+            options = "; ".join(_readable(c, state) for _, c in parts) or "0"
             return kind, name, False, (f"{name} += ... should add one contribution per node that reads "
                                        f"{bottom} ({options})")
-        if _same(state, rhs, expected, decimals, points):
-            claimed.setdefault(target, set()).update(c for c, _, _ in parts)
+        if _same(state, rhs, lambda v: v[("adjoint", target)]):
+            claimed.setdefault(target, set()).update(c for c, _ in parts)
             return kind, name, True, ""
-        full = " + ".join(_readable(c, state) for _, c, _ in parts) or "0"
-        for consumer, contribution, value in parts:
-            if len(parts) > 1 and _same(state, rhs, value, decimals, points):
+        for consumer, _ in parts:
+            if len(parts) > 1 and _same(state, rhs, lambda v, c=consumer: _contribution(v, target, c)):
                 return kind, name, False, (f"{bottom} feeds {len(parts)} nodes "
-                                           f"({', '.join(str(c) for c, _, _ in parts)}): {name} is the sum of a "
+                                           f"({', '.join(str(c) for c, _ in parts)}): {name} is the sum of a "
                                            f"contribution from each, {name} = {full}; this line has only the "
                                            f"one through {consumer} (add them, Σ, or write one += per node)")
         return kind, name, False, f"expected {name} = {full}"
     child = state.symbol(top)
     kind, name = "local", f"d{top}/d{bottom}"
-    if child is None or target is None or (child, target) not in state.backward._local:
+    if not state.has_edge(child, target):
         raise ParseError(f"there is no edge {bottom} → {top} in the graph")
     if op == "+=":
         raise ParseError(f"a local derivative is written with '=', not '+=' ({name})")
-    local = state.backward.local(child, target)
-    if _same(state, rhs, state.graph.in_inputs(local), decimals, points):
+    if _same(state, rhs, lambda v: v[("local", child, target)]):
         return kind, name, True, ""
     node = state.graph.node(child)
-    return kind, name, False, f"expected {name} = {local}, the derivative of {node} with respect to {bottom}"
+    return kind, name, False, (f"expected {name} = {state.backward.local(child, target)}, the derivative of "
+                               f"{node} with respect to {bottom}")
 
 
-def _read_rhs(state: _Derivation, text: str) -> tuple[sp.Expr, int | None]:
-    """The right-hand side in the inputs (references to dJ/dv and dc/dp replaced by their true values),
-    and the finest decimal place written (for values at a point), or None if no decimals were typed."""
-    refs: dict[str, sp.Expr] = {}
+def _contribution(values: Mapping, target: sp.Symbol, consumer: sp.Symbol) -> sp.Expr:
+    return values[("adjoint", consumer)] * values[("local", consumer, target)]
+
+
+@dataclass(frozen=True)
+class _RightHandSide:
+    expr: sp.Expr  # in input and node symbols, and Dummy symbols for dJ/dv and dc/dp
+    refs: dict[sp.Symbol, tuple]  # Dummy → sample key
+    place: int | None  # finest decimal place written (10^place), None without decimals
+
+
+def _read_rhs(state: _Derivation, text: str) -> _RightHandSide:
+    """A right-hand side, its references to dJ/dv and dc/dp as stand-ins, and the decimals typed."""
+    refs: dict[str, tuple] = {}
 
     def ref(m: re.Match) -> str:
         top, bottom = m.group(1), m.group(2)
         placeholder = f"D_ref_{len(refs)}"
-        parent = state.symbol(bottom)
+        parent, child = state.symbol(bottom), state.symbol(top)
         if top == state.output and parent is not None:
-            refs[placeholder] = state.adjoint.get(parent, sp.S.Zero)
+            refs[placeholder] = ("adjoint", parent)
+        elif parent is not None and parent == child:
+            refs[placeholder] = ("one",)
+        elif state.has_edge(child, parent):
+            refs[placeholder] = ("local", child, parent)
         else:
-            child = state.symbol(top)
-            if child is None or parent is None or (child, parent) not in state.backward._local:
-                raise ParseError(f"there is no edge {bottom} → {top} for d{top}/d{bottom}")
-            refs[placeholder] = state.local_in_inputs(child, parent)
+            raise ParseError(f"there is no edge {bottom} → {top} for d{top}/d{bottom}")
         return f" {placeholder} "
 
     plain = _REF.sub(ref, text)
     symbols = {**state.names, **{p: sp.Dummy(p) for p in refs}}
     expr = parse_expr(plain, symbols)
-    dummies = {symbols[p]: v for p, v in refs.items()}
+    dummies = {symbols[p]: key for p, key in refs.items()}
     unknown = sorted(s.name for s in expr.free_symbols if s not in dummies and s.name not in state.names)
     if unknown:
         raise ParseError(f"unknown name '{unknown[0]}'")
-    expr = state.graph.in_inputs(expr.xreplace(dummies))
     places = [Decimal(t).as_tuple().exponent for t in re.findall(r"(?<![\w.])\d*\.\d+(?:[eE][+-]?\d+)?", plain)]
-    return expr, (min(places) if places else None)
+    return _RightHandSide(expr, dummies, min(places) if places else None)
 
 
-def _same(state: _Derivation, rhs: sp.Expr, expected: sp.Expr, decimals: int | None, points: int) -> bool:
-    if state.values is None:
-        return decide(rhs, expected, state.graph.inputs, points).equal
-    at = {s: state.values[s] for s in state.graph.inputs}
-    a, b = rhs.xreplace(at), expected.xreplace(at)
-    if decimals is None:
-        return decide(a, b, [], 1).equal or bool(abs(sp.N(a - b, DIGITS)) < sp.Float("1e-40"))
-    tolerance = sp.Float(10) ** decimals  # one unit in the last place the student wrote
-    return bool(abs(sp.N(a, 30) - sp.N(b, 30)) <= tolerance)
+def _same(state: _Derivation, rhs: _RightHandSide, expected: Callable[[Mapping], sp.Expr]) -> bool:
+    """The right-hand side equals the expected value at every sample: to 1e-40 (relative) at 60 digits,
+    or, for values typed with decimals at a given point, to one unit in the last place typed."""
+    for values in state.samples:
+        known = {d: (sp.S.One if key == ("one",) else values[key]) for d, key in rhs.refs.items()}
+        known.update({s: values[s] for s in rhs.expr.free_symbols if s in values})
+        a, b = _number(rhs.expr.xreplace(known)), _number(expected(values))
+        if a is None or b is None:
+            return False
+        if state.exact and rhs.place is not None:
+            if abs(a - b) > sp.Float(10, DIGITS) ** rhs.place:
+                return False
+        elif abs(a - b) > sp.Float("1e-40", DIGITS) * max(abs(a), abs(b), 1):
+            return False
+    return True
 
 
 # --- gradient code ----------------------------------------------------------------------------------
