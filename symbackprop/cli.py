@@ -29,6 +29,7 @@ def _subcommands() -> list[Callable[[argparse._SubParsersAction], None]]:
     found: list[Callable[[argparse._SubParsersAction], None]] = []
     # (subcommand modules add themselves here, one line each)
     found.append(__import__(f"{__package__}.exercises.cli", fromlist=["add_parser"]).add_parser)
+    found.append(__import__(f"{__package__}.check_cli", fromlist=["add_parser"]).add_parser)
     return found
 
 

@@ -1,0 +1,123 @@
+"""Run checks of untrusted input in a worker process with a hard time limit and a memory cap.
+
+A `Worker` is one forked process that runs jobs one at a time. If a job overruns its time limit, the
+worker is killed and the next job gets a fresh one, so a bad item costs only its own limit; a job that
+exceeds the memory cap gets a `MemoryError` in the worker, and a crash of the worker is reported, never
+propagated. Jobs are module-level functions and their arguments (both are sent over a pipe).
+
+>>> with Worker(time_limit=5) as worker:
+...     worker.call(pow, 2, 10)
+1024
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import resource
+import signal
+from typing import Any, Callable
+
+from .errors import SymbackpropError
+
+TIME_LIMIT = 3.0  # seconds per check
+MEMORY_MB = 1024  # address space a worker may add to what it starts with
+
+
+class JobFailed(SymbackpropError):
+    """A job did not finish: it ran out of time or memory, or its process died. `reason` says which."""
+
+    def __init__(self, reason: str, message: str):
+        self.reason = reason  # timeout | memory | crash | error
+        super().__init__(message)
+
+
+def _address_space() -> int:
+    """Bytes of virtual memory this process uses now (Linux), or 0 when unknown."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _serve(conn, memory_mb: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if memory_mb and _address_space():
+        limit = _address_space() + memory_mb * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        fn, args = job
+        try:
+            conn.send(("ok", fn(*args)))
+        except MemoryError:
+            conn.send(("memory", None))
+        except RecursionError:
+            conn.send(("error", "the input is too deeply nested"))
+        except Exception as error:  # reported to the caller as a failed job, never raised here
+            conn.send(("error", f"{type(error).__name__}: {error}"))
+
+
+class Worker:
+    """A process for jobs: `call(fn, *args)` returns fn(*args) or raises `JobFailed`."""
+
+    def __init__(self, time_limit: float = TIME_LIMIT, memory_mb: int = MEMORY_MB):
+        self.time_limit = time_limit
+        self.memory_mb = memory_mb
+        self._process = None
+        self._conn = None
+
+    def _start(self) -> None:
+        context = mp.get_context("fork")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=_serve, args=(child, self.memory_mb), daemon=True)
+        self._process.start()
+        child.close()
+
+    def _stop(self) -> None:
+        if self._process is not None:
+            if self._process.is_alive():
+                self._process.kill()
+            self._process.join(1)
+            self._conn.close()
+        self._process = self._conn = None
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self._process is None or not self._process.is_alive():
+            self._stop()
+            self._start()
+        try:
+            self._conn.send((fn, args))
+            if not self._conn.poll(self.time_limit):
+                self._stop()
+                raise JobFailed("timeout", f"the check took longer than {self.time_limit:g} s and was stopped")
+            status, value = self._conn.recv()
+        except (EOFError, OSError, BrokenPipeError):
+            self._stop()
+            raise JobFailed("crash", "the check stopped unexpectedly (the input is too large or too complex)") \
+                from None
+        if status == "memory":
+            self._stop()  # a fresh process for the next job
+            raise JobFailed("memory", f"the check needed more than {self.memory_mb} MB of memory and was stopped")
+        if status == "error":
+            raise JobFailed("error", value)
+        return value
+
+    def close(self) -> None:
+        if self._process is not None and self._process.is_alive():
+            try:
+                self._conn.send(None)
+            except (OSError, BrokenPipeError):
+                pass
+        self._stop()
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
