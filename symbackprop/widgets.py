@@ -93,6 +93,7 @@ class Question:
     function: sp.Expr  # the definition of the node that reads the target (for the checker)
     wrt: sp.Symbol
     own: dict  # the node symbol → its definition: `z*(1 - z)` and `σ(a)(1 − σ(a))` are both right
+    node: sp.Symbol  # the node that reads the target
 
 
 @dataclass(frozen=True)
@@ -114,10 +115,10 @@ def question(backward: Backward, step: AdjointStep, kind: str = "local") -> Ques
     own = {node.symbol: node.definition}
     local = local_latex(step.source, step.target)
     if kind == "local":
-        return Question(kind, rf"{local} = \;?", step.local, node.definition, step.target, own)
+        return Question(kind, rf"{local} = \;?", step.local, node.definition, step.target, own, node.symbol)
     if kind == "contribution":
         return Question(kind, rf"{adjoint_latex(graph.output, step.target)} \mathrel{{+}}= \;?", step.contribution,
-                        node.definition, step.target, own)
+                        node.definition, step.target, own, node.symbol)
     raise SymbackpropError(f"a question is about the 'local' derivative or the 'contribution', not {kind!r}")
 
 
@@ -147,16 +148,19 @@ def grade(backward: Backward, q: Question, answer: str) -> Feedback:
     try:
         typed = parse_expr(text, _names(backward))
     except SymbackpropError as error:
-        return Feedback(False, f"I could not read that: {error}")
-    same = equivalent(typed.xreplace(q.own), q.expected.xreplace(q.own))
-    if same.equal:
-        names = {s: (latex_name(s.name) if backward.graph.is_node(s) or s in backward.graph.inputs else
-                     adjoint_latex(backward.output, _adjoint_of(backward, s))) for s in _names(backward).values()}
-        return Feedback(True, f"Correct: ${sp.latex(q.expected, symbol_names=names)}$ ({same.how}).")
-    if q.kind == "local":
-        verdict = _checker_verdict(q, answer)
+        typed, unreadable = None, f"I could not read that: {error}"
+    if typed is not None:
+        same = equivalent(typed.xreplace(q.own), q.expected.xreplace(q.own))
+        if same.equal:
+            names = {s: (latex_name(s.name) if backward.graph.is_node(s) or s in backward.graph.inputs else
+                         adjoint_latex(backward.output, _adjoint_of(backward, s))) for s in _names(backward).values()}
+            return Feedback(True, f"Correct: ${sp.latex(q.expected, symbol_names=names)}$ ({same.how}).")
+    if q.kind == "local":  # the checker reads more notations (LaTeX) and names typical mistakes
+        verdict = _checker_verdict(q, answer if typed is None else typed.xreplace(q.own))
         if verdict is not None:
-            return Feedback(False, verdict)
+            return verdict
+    if typed is None:
+        return Feedback(False, unreadable)
     return Feedback(False, "Not quite: that is not equal to the right answer. Try again, or press Next to see it.")
 
 
@@ -165,21 +169,21 @@ def _adjoint_of(backward: Backward, symbol: sp.Symbol) -> sp.Symbol:
     return next(t for t in backward.adjoints if backward.adjoint_symbol(t) == symbol)
 
 
-def _checker_verdict(q: Question, answer: str) -> str | None:
-    """The message of `symbackprop.check.check_derivative`, if that module exists and can judge this."""
+def _checker_verdict(q: Question, answer: str | sp.Expr) -> Feedback | None:
+    """The verdict of `symbackprop.check.check_derivative`, if that module exists and can judge this."""
     try:
         from .check import check_derivative  # written in the checking issue; optional here
     except ImportError:
         return None
     try:
-        verdict = check_derivative(q.function, q.wrt, answer)
-    except Exception:  # the checker cannot judge this form (e.g. an answer in node names): keep our own
+        function = Graph.from_steps([(q.node.name, q.function)])  # so its messages use the node's name
+        verdict = check_derivative(function, q.wrt, answer)
+    except Exception:  # the checker cannot judge this form: keep our own verdict
         return None
-    if getattr(verdict, "status", None) == "correct":
+    status = getattr(verdict, "status", None)
+    if status not in ("correct", "incorrect", "invalid"):
         return None
-    message = getattr(verdict, "message", None)
-    diagnosis = getattr(verdict, "diagnosis", None)
-    return " ".join(str(m) for m in (message, diagnosis) if m) or None
+    return Feedback(status == "correct", str(getattr(verdict, "message", "") or status))
 
 
 # --- the widget ------------------------------------------------------------------------------------------
