@@ -43,8 +43,9 @@ class sigmoid(sp.Function):
     def _sympystr(self, printer):
         return f"σ({printer.doprint(self.args[0])})"
 
-    def _latex(self, printer):
-        return rf"\sigma\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer, exp=None):
+        body = rf"\sigma\left({printer._print(self.args[0])}\right)"
+        return body if exp is None else rf"{body}^{{{exp}}}"
 
     def _pretty(self, printer):
         return printer._print_Function(self, func_name="σ")
@@ -82,8 +83,9 @@ class relu(sp.Function):
     def _sympystr(self, printer):
         return f"ReLU({printer.doprint(self.args[0])})"
 
-    def _latex(self, printer):
-        return rf"\operatorname{{ReLU}}\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer, exp=None):
+        body = rf"\operatorname{{ReLU}}\left({printer._print(self.args[0])}\right)"
+        return body if exp is None else rf"{body}^{{{exp}}}"
 
     def _pretty(self, printer):
         return printer._print_Function(self, func_name="ReLU")
@@ -118,8 +120,9 @@ class softplus(sp.Function):
     def _sympystr(self, printer):
         return f"softplus({printer.doprint(self.args[0])})"
 
-    def _latex(self, printer):
-        return rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer, exp=None):
+        body = rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)"
+        return body if exp is None else rf"{body}^{{{exp}}}"
 
 
 CUSTOM_FUNCTIONS = (sigmoid, relu, softplus)

@@ -274,3 +274,9 @@ def test_bad_example_sizes_are_refused():
         two_layer_net(0, 2)
     with pytest.raises(GraphError):
         deep_chain(3, "swish")
+
+
+def test_custom_functions_print_in_latex_with_powers():
+    assert sp.latex(sigmoid(a) ** 2) == r"\sigma\left(a\right)^{2}"
+    assert sp.latex(relu(a)) == r"\operatorname{ReLU}\left(a\right)"
+    assert sp.latex(softplus(a) ** 3) == r"\operatorname{softplus}\left(a\right)^{3}"
