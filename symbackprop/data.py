@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
 from .errors import GraphError
 
 if TYPE_CHECKING:
+    import sympy as sp
+
     from .graph import Graph
 
 
@@ -32,8 +34,9 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def bind(self, graph: Graph, parameters=None) -> dict[str, np.ndarray]:
-        """The graph's data symbols mapped to columns: x_k gets feature k, the one other symbol the labels.
+    def bind(self, graph: Graph, parameters: Iterable[sp.Symbol | str] | None = None) -> dict[str, np.ndarray]:
+        """The graph's data symbols (inputs not in `parameters`) mapped to columns: x_k gets feature k,
+        the one other symbol the labels.
 
         >>> from symbackprop.examples import classifier
         >>> sorted(xor(4).bind(classifier(2, 3)))
