@@ -93,7 +93,7 @@ class Worker:
             self._start()
         try:
             self._conn.send((fn, args))
-            if not self._conn.poll(self.time_limit):
+            if not self._conn.poll(max(self.time_limit - 0.05, 0.01)):  # the limit includes stopping it
                 self._stop()
                 raise JobFailed("timeout", f"the check took longer than {self.time_limit:g} s and was stopped")
             status, value = self._conn.recv()

@@ -15,45 +15,8 @@ from symbackprop.latex import parse_latex_expr
 from symbackprop.parse import parse_expr
 
 SENTINEL = "/tmp/symbackprop_pwned"
-HOSTILE = [
-    f"__import__('os').system('touch {SENTINEL}')",
-    f"__import__(\"os\").system(\"touch {SENTINEL}\")",
-    "().__class__.__bases__[0].__subclasses__()",
-    "x.__class__",
-    "sin.__globals__",
-    'sin("x")',
-    "eval('1')",
-    "exec",
-    "lambda: 0",
-    "[x for x in (1,)]",
-    "9**9**9",
-    "x**(10**10**10)",
-    "factorial(10**9)",
-    "1e999999",
-    "(" * 10_000 + "x" + ")" * 10_000,
-    "x+" * 500_000 + "x",  # a megabyte
-    "x\x00",
-    "\x00",
-    r"\input{/etc/passwd}",
-    r"\def\a{\a}\a",
-    r"\csname foo\endcsname",
-    r"\write18{touch " + SENTINEL + "}",
-    r"\frac{1}{0}",
-    "1/0",
-    "x^1000^1000",
-    "sin(x)^(10**100)",
-    "(x+1)^1000",
-    "exp(exp(exp(exp(exp(exp(x))))))",
-    "Max(x,",
-    "",
-    "   ",
-    "{" * 5000,
-    r"\sqrt[" * 3000,
-    "x" * 10_001,
-    "🙂",
-    "x = 1",
-    "import os",
-]
+# x^3 as the function; written out to JSON so the benchmark uses the same corpus
+HOSTILE = json.loads((Path(__file__).parent / "data" / "check_hostile.json").read_text())
 
 
 @pytest.fixture(scope="module")
