@@ -197,7 +197,7 @@ def check_derivative(function: str | sp.Expr | Graph, wrt: str | sp.Symbol, answ
     x = known.get(name, sp.Symbol(name, real=True))
     symbols = {**known, name: x}
     try:
-        given = read_answer(answer, symbols) if isinstance(answer, str) else sp.sympify(answer)
+        given = read_answer(answer, symbols) if isinstance(answer, str) else sp.sympify(answer, strict=True)
     except ParseError as error:
         return invalid(f"your answer cannot be read: {error}")
     unknown = sorted(s.name for s in given.free_symbols if s.name not in symbols)

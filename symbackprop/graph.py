@@ -91,7 +91,7 @@ class Graph:
         """
         if isinstance(expr, str):
             expr = parse_expr(expr)
-        expr = sp.sympify(expr)
+        expr = sp.sympify(expr, strict=True)
         if not _is_compound(expr):
             raise GraphError(f"'{expr}' has nothing to compute: write an expression of the inputs")
         names = _name_subexpressions(expr, output)
@@ -123,7 +123,7 @@ class Graph:
             name = name.name if isinstance(name, sp.Symbol) else str(name)
             if isinstance(rhs, str):
                 rhs = parse_expr(rhs, current)
-            rhs = sp.sympify(rhs)
+            rhs = sp.sympify(rhs, strict=True)
             rhs = rhs.xreplace({s: current[s.name] for s in rhs.free_symbols
                                 if s.name in current and current[s.name] != s})
             version = name
@@ -195,7 +195,7 @@ class Graph:
         for key, value in at.items():
             symbol = self.symbol(key)
             values[symbol] = parse_expr(value) if isinstance(value, str) else sp.nsimplify(value, rational=True) \
-                if isinstance(value, float) else sp.sympify(value)
+                if isinstance(value, float) else sp.sympify(value, strict=True)
         missing = [s for s in self.inputs if s not in values]
         if missing:
             raise GraphError(f"no value given for {', '.join(map(str, missing))}")

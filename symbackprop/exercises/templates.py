@@ -44,7 +44,7 @@ def _sym(name: str) -> sp.Symbol:
 
 def _number(value: sp.Expr) -> sp.Float | None:
     """`value` at 50 digits, or None where it is not a finite real number."""
-    value = to_elementary(sp.sympify(value))
+    value = to_elementary(sp.sympify(value, strict=True))
     if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo, sp.I):
         return None
     try:
@@ -69,7 +69,7 @@ def _sensible(value: sp.Expr, low: float = 1e-2, high: float = 1e4) -> bool:
 
 def _exact(value: sp.Expr) -> sp.Expr:
     """A value at a point as the backward program gives it (already exact; rationals stay rationals)."""
-    return sp.sympify(value)
+    return sp.sympify(value, strict=True)
 
 
 def _moderate(graph: Graph, at: dict[sp.Symbol, sp.Expr], limit: float = 50) -> bool:
@@ -472,7 +472,7 @@ def _mistake(kind: str, node_definition: sp.Expr, local: sp.Expr) -> sp.Expr | N
 
 def _differs(a: sp.Expr, b: sp.Expr) -> bool:
     """Different at some random point (evaluation only: simplify is slow on expressions that differ)."""
-    symbols = sorted(sp.sympify(a).free_symbols | sp.sympify(b).free_symbols, key=sp.default_sort_key)
+    symbols = sorted(sp.sympify(a, strict=True).free_symbols | sp.sympify(b, strict=True).free_symbols, key=sp.default_sort_key)
     return any(not c.equal for c in compare_points(a, b, symbols, 3))
 
 
