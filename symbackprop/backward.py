@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 import sympy as sp
 
+from .display import Displayable
 from .errors import GraphError
 from .functions import relu, sigmoid, softplus
 
@@ -125,7 +126,7 @@ def _readable(expr: sp.Expr, output: sp.Symbol) -> str:
     return str(expr.xreplace(names))
 
 
-class Backward:
+class Backward(Displayable):
     """The backward pass of a graph with respect to `wrt` (default: the graph's parameters)."""
 
     def __init__(self, graph: Graph, wrt: Iterable[sp.Symbol | str] | None = None):
@@ -293,35 +294,6 @@ class Backward:
         """Compare every gradient with direct differentiation, symbolically and at random points."""
         from .verify import verify
         return verify(self, points=points, seed=seed)
-
-    # --- display: the printers live in symbackprop.render, imported on use -----------------------
-
-    def to_text(self, at: Mapping | None = None) -> str:
-        """Forward and backward tables as text (with values when `at` is given)."""
-        from .render import to_text, view
-        return to_text(view(self, at))
-
-    def to_markdown(self, at: Mapping | None = None) -> str:
-        from .render import to_markdown, view
-        return to_markdown(view(self, at))
-
-    def to_latex(self, at: Mapping | None = None) -> str:
-        from .render import to_latex, view
-        return to_latex(view(self, at))
-
-    def to_svg(self, at: Mapping | None = None, highlight: Iterable = ()) -> str:
-        from .render import to_svg
-        return to_svg(self, highlight, at)
-
-    def _repr_html_(self) -> str:
-        from .render import to_html
-        return to_html(self)
-
-    def _repr_latex_(self) -> str:
-        return "$$" + self.to_latex() + "$$"
-
-    def _repr_markdown_(self) -> str:
-        return self.to_markdown()
 
     def __repr__(self) -> str:
         return f"Backward(wrt={list(self.wrt)}, steps={len(self.steps)})"

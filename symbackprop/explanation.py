@@ -15,12 +15,13 @@ from typing import Iterable, Mapping
 import sympy as sp
 
 from .backward import Backward
+from .display import Displayable
 from .graph import Graph
 from .verify import Verification
 
 
 @dataclass(frozen=True)
-class Explanation:
+class Explanation(Displayable):
     """A graph, its backward pass, the check against direct differentiation, and values at a point."""
 
     graph: Graph
@@ -39,37 +40,9 @@ class Explanation:
     def value(self, symbol: sp.Symbol) -> sp.Expr | None:
         return None if self.values is None else self.values.get(symbol)
 
-    # --- display: the printers live in symbackprop.render, imported on use -----------------------
-
-    def to_text(self) -> str:
-        from .render import to_text
-        return to_text(self)
-
-    def to_markdown(self) -> str:
-        from .render import to_markdown
-        return to_markdown(self)
-
-    def to_latex(self) -> str:
-        from .render import to_latex
-        return to_latex(self)
-
     def to_json(self) -> str:
         from .render import to_json
         return to_json(self)
-
-    def to_svg(self, highlight: Iterable = ()) -> str:
-        from .render import to_svg
-        return to_svg(self, highlight)
-
-    def _repr_html_(self) -> str:
-        from .render import to_html
-        return to_html(self)
-
-    def _repr_latex_(self) -> str:
-        return "$$" + self.to_latex() + "$$"
-
-    def _repr_markdown_(self) -> str:
-        return self.to_markdown()
 
 
 def explain(graph: Graph, wrt: Iterable[sp.Symbol | str] | None = None,

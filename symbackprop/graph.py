@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 import sympy as sp
 
+from .display import Displayable
 from .errors import GraphError
 from .parse import parse_expr, parse_program
 
@@ -48,7 +49,7 @@ class Node:
         return f"{self.name} = {self.definition}"
 
 
-class Graph:
+class Graph(Displayable):
     """A forward pass: `nodes` in order, the `inputs` they read, and the `output` node.
 
     `parameters` are what gradients are taken with respect to by default (all inputs unless given).
@@ -226,33 +227,6 @@ class Graph:
         """The backward program as NumPy code: mean loss and gradient over a batch (`symbackprop.compile`)."""
         from .compile import compile_graph
         return compile_graph(self, wrt)
-
-    # --- display: the printers live in symbackprop.render, imported on use -----------------------
-
-    def to_text(self, at: Mapping | None = None) -> str:
-        """The forward table as text (with values when `at` is given)."""
-        from .render import to_text, view
-        return to_text(view(self, at))
-
-    def to_markdown(self, at: Mapping | None = None) -> str:
-        from .render import to_markdown, view
-        return to_markdown(view(self, at))
-
-    def to_latex(self, at: Mapping | None = None) -> str:
-        from .render import to_latex, view
-        return to_latex(view(self, at))
-
-    def to_svg(self, at: Mapping | None = None, highlight: Iterable = ()) -> str:
-        """A picture of the graph (see `symbackprop.render.graph_svg`)."""
-        from .render import to_svg
-        return to_svg(self, highlight, at)
-
-    def _repr_html_(self) -> str:
-        from .render import to_html
-        return to_html(self)
-
-    def _repr_latex_(self) -> str:
-        return "$$" + self.to_latex() + "$$"
 
     def __repr__(self) -> str:
         return f"Graph({'; '.join(map(str, self.nodes))})"

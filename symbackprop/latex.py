@@ -22,7 +22,7 @@ from typing import Mapping
 import sympy as sp
 
 from .errors import ParseError
-from .parse import FUNCTIONS, LIMITS, Limits, parse_expr
+from .parse import FUNCTIONS, LIMITS, Limits, check_text, parse_expr
 
 DANGEROUS = {"input", "include", "includeonly", "def", "edef", "gdef", "xdef", "let", "write", "read",
              "csname", "endcsname", "catcode", "immediate", "openout", "openin", "newcommand",
@@ -230,12 +230,7 @@ def latex_to_text(text: str, derivatives: bool = False, limits: Limits = LIMITS)
     >>> latex_to_text(r"\\frac{dJ}{d\\alpha_{ji}} = \\frac{dJ}{da_j} x_i", derivatives=True).split()
     ['dJ/dalpha_ji', '=', 'dJ/da_j', 'x_i']
     """
-    if not isinstance(text, str):
-        raise ParseError(f"expected text, got {type(text).__name__}")
-    if len(text) > limits.max_length:
-        raise ParseError(f"the input is {len(text)} characters long (at most {limits.max_length})")
-    if "\x00" in text:
-        raise ParseError("the input contains a NUL byte", column=text.index("\x00") + 1)
+    check_text(text, limits)
     try:
         return _Reader(text, derivatives, limits).convert()
     except RecursionError:

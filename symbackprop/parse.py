@@ -342,6 +342,16 @@ def _check_words(tokens: list[_Token]) -> None:
                              column=tok.column)
 
 
+def check_text(text: object, limits: Limits = LIMITS) -> None:
+    """The first gate for anything typed: text, not too long, no NUL bytes."""
+    if not isinstance(text, str):
+        raise ParseError(f"expected text, got {type(text).__name__}")
+    if len(text) > limits.max_length:
+        raise ParseError(f"the input is {len(text)} characters long (at most {limits.max_length})")
+    if "\x00" in text:
+        raise ParseError("the input contains a NUL byte", column=text.index("\x00") + 1)
+
+
 def parse_expr(text: str, symbols: Mapping[str, sp.Symbol] | None = None, *, real: bool = True,
                limits: Limits = LIMITS) -> sp.Expr:
     """Read one expression typed by a user, safely.
@@ -354,12 +364,7 @@ def parse_expr(text: str, symbols: Mapping[str, sp.Symbol] | None = None, *, rea
     >>> parse_expr("e^(-a)")
     exp(-a)
     """
-    if not isinstance(text, str):
-        raise ParseError(f"expected text, got {type(text).__name__}")
-    if len(text) > limits.max_length:
-        raise ParseError(f"the input is {len(text)} characters long (at most {limits.max_length})")
-    if "\x00" in text:
-        raise ParseError("the input contains a NUL byte", column=text.index("\x00") + 1)
+    check_text(text, limits)
     if not text.strip():
         raise ParseError("the expression is empty")
     tokens = _tokenize(text, limits)
