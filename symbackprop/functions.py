@@ -135,5 +135,7 @@ def to_elementary(expr: sp.Expr) -> sp.Expr:
     >>> to_elementary(sigmoid(Symbol("a")) + relu(Symbol("b")))
     Max(0, b) + 1/(1 + exp(-a))
     """
+    if not expr.atoms(*CUSTOM_FUNCTIONS):
+        return expr
     return expr.replace(lambda e: isinstance(e, CUSTOM_FUNCTIONS),
                         lambda e: e._eval_rewrite_as_elementary(*e.args))
