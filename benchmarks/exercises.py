@@ -5,7 +5,8 @@
 1. 100 chain_rule exercises (difficulty 2), each key verified (chain rule vs direct differentiation,
    symbolically and at random points; backward program vs direct derivative vs finite difference at
    the exercise's point). Target: under 10 s.
-2. Grading 200 JSON submissions of a 5-part exercise (gradient_magnitude) with the CLI's code path,
+2. Grading 200 JSON submissions of a 5-part exercise (gradient_magnitude) with the CLI's code path
+   (every check in a worker process with the checker's time limit and memory cap),
    answers drawn from a pool of right, wrong, rewritten and unreadable ones. Target: under 20 s.
 """
 from __future__ import annotations
@@ -54,11 +55,14 @@ def main() -> int:
         grades = grade_files(key, paths)
         write_atomically(out / "gradebook.csv", gradebook_csv(key, grades))
         grading = time.perf_counter() - start
-        from symbackprop.exercises.grading import _grade
+        from symbackprop.exercises.grading import _grade, _grade_in, grade_submission, read_submission
+        from symbackprop.isolate import Worker
         start = time.perf_counter()
-        for path in paths:  # no reuse of identical answers between students: every answer checked afresh
-            _grade.cache_clear()
-            grade_files(key, [path])
+        with Worker() as worker:  # as grade_files does, but no answer is reused between students
+            for path in paths:
+                _grade_in.cache_clear()
+                worker.call(_grade.cache_clear)
+                grade_submission(key, read_submission(path), worker)
         cold = time.perf_counter() - start
     mean = sum(g.total for g in grades) / len(grades)
     print(f"grading 200 submissions of a 5-part exercise: {grading:.2f} s (target < 20 s); mean {mean:.2f}/8;"

@@ -179,6 +179,20 @@ def test_feedback_says_what_is_wrong(magnitude_set):
     assert grade_answer(ex.part("a"), None).status == "missing"
 
 
+def test_an_answer_that_outruns_its_time_limit_costs_only_its_own_part(magnitude_set, tmp_path):
+    _, key, eid = magnitude_set
+    slow = tmp_path / "slow.json"  # a legal expression whose check takes far longer than the limit
+    slow.write_text(json.dumps({"student": "slow", "answers": {eid: {
+        "a": "exp(exp(exp(exp(exp(exp(x))))))", "b": "3x+4y", "c": "3", "d": "5", "e": "sqrt(34)"}}}))
+    right = tmp_path / "right.json"
+    right.write_text(json.dumps({"student": "right", "answers": {eid: dict(zip("abcde", HAND_SCORED["all_right"][0]))}}))
+    slow_grade, right_grade = grade_files(key, [slow, right], time_limit=1)
+    part_a = slow_grade.parts[0]
+    assert part_a.status == "invalid" and "longer than 1 s" in part_a.feedback
+    assert slow_grade.total == 6  # 8 points, less part a's 2
+    assert right_grade.total == 8
+
+
 def test_filled_in_student_notebook_is_graded_without_running_it(magnitude_set, tmp_path):
     _, key, _ = magnitude_set
     (ex,) = key.exercises

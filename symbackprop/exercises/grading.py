@@ -3,7 +3,8 @@
 Everything a student typed is untrusted: answers are read with the safe parser (never evaluated),
 bounded in length, and a filled-in notebook is read with `ast` for its `answer_a = "..."` lines only
 (its code is never run). Derivative parts go through `symbackprop.check.check_derivative` so the feedback
-names the mistake; without that module the comparison falls back to `symbackprop.verify.equivalent`.
+names the mistake. `grade_files` runs every check in a worker process with the checker's time limit and
+memory cap (`symbackprop.isolate`), so one hostile answer costs only its own limit.
 
 >>> from symbackprop.exercises.model import Part
 >>> part = Part("a", "", 2, "derivative", "2*x*cos(x**2)", "", ("x",), function="sin(x**2)", wrt="x")
@@ -25,12 +26,14 @@ import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TextIO
+from typing import Any, Iterable, Iterator, Mapping, Sequence, TextIO
 
 import sympy as sp
 
+from ..check import check_derivative
 from ..errors import ParseError, SymbackpropError
 from ..functions import to_elementary
+from ..isolate import TIME_LIMIT, JobFailed, Worker
 from ..parse import parse_expr
 from ..verify import equivalent
 from .model import Exercise, ExerciseError, Key, Part, typed
@@ -89,15 +92,6 @@ class SubmissionGrade:
 
 # --- one answer -----------------------------------------------------------------------------------
 
-def _checker() -> Callable | None:
-    """`symbackprop.check.check_derivative`, when that module is installed."""
-    try:
-        from ..check import check_derivative
-    except ImportError:
-        return None
-    return check_derivative
-
-
 def _read(text: str, part: Part) -> sp.Expr:
     """The answer as an expression in the part's variables (ParseError names an unknown name)."""
     symbols = {name: sp.Symbol(name, real=True) for name in part.variables}
@@ -148,9 +142,8 @@ def _grade_value(part: Part, text: str) -> tuple[bool, str]:
 def _grade_expression(part: Part, text: str) -> tuple[str, str]:
     """(status, feedback) for a derivative or expression part."""
     expr = _in_inputs(_read(text, part), part)
-    check = _checker() if part.kind == "derivative" else None
-    if check is not None:
-        verdict = check(part.function, part.wrt, expr)  # its message names the mistake (diagnosis)
+    if part.kind == "derivative":
+        verdict = check_derivative(part.function, part.wrt, expr)  # its message names the mistake (diagnosis)
         return verdict.status, verdict.message
     symbols = {s: sp.Symbol(s, real=True) for s in part.variables}
     expected = _in_inputs(parse_expr(part.answer, symbols), part)
@@ -180,8 +173,17 @@ def _grade(part: Part, text: str) -> tuple[str, str]:
     return _grade_expression(part, text)
 
 
-def grade_answer(part: Part, answer: Any, exercise: Exercise | None = None) -> PartGrade:
-    """Points and feedback for one answer; never raises on what a student typed."""
+@lru_cache(maxsize=4096)
+def _grade_in(worker: Worker, part: Part, text: str) -> tuple[str, str]:
+    """`_grade` in the worker process (a timeout or memory overrun raises JobFailed, and is not cached)."""
+    return worker.call(_grade, part, text)
+
+
+def grade_answer(part: Part, answer: Any, exercise: Exercise | None = None, worker: Worker | None = None) -> PartGrade:
+    """Points and feedback for one answer; never raises on what a student typed.
+
+    With a `worker`, the check runs there, under its time limit and memory cap.
+    """
     eid, number = (exercise.id, exercise.number) if exercise else ("", 0)
     if answer is None or (isinstance(answer, str) and not answer.strip()):
         return PartGrade(eid, number, part.id, 0, part.points, "missing", "no answer given")
@@ -192,7 +194,9 @@ def grade_answer(part: Part, answer: Any, exercise: Exercise | None = None) -> P
         return PartGrade(eid, number, part.id, 0, part.points, "invalid",
                          f"the answer is {len(text)} characters long (at most {MAX_ANSWER})", text[:80])
     try:
-        status, feedback = _grade(part, text)
+        status, feedback = _grade(part, text) if worker is None else _grade_in(worker, part, text)
+    except JobFailed as failure:
+        status, feedback = "invalid", f"could not grade your answer: {failure}"
     except ParseError as error:
         status, feedback = "invalid", f"could not read your answer: {error}"
     except (SymbackpropError, RecursionError, MemoryError, ValueError, TypeError, ZeroDivisionError) as error:
@@ -293,10 +297,11 @@ def read_submission(path: str | Path) -> Submission:
     return Submission(str(data.get("student") or path.stem), str(path), answers)
 
 
-def grade_submission(key: Key, submission: Submission) -> SubmissionGrade:
+def grade_submission(key: Key, submission: Submission, worker: Worker | None = None) -> SubmissionGrade:
     """Every part of the student's exercises (their own variants, if the key has them)."""
     exercises = key.for_student(submission.student)
-    parts = tuple(grade_answer(p, submission.answers.get(e.id, {}).get(p.id), e) for e in exercises for p in e.parts)
+    parts = tuple(grade_answer(p, submission.answers.get(e.id, {}).get(p.id), e, worker)
+                  for e in exercises for p in e.parts)
     unknown = sorted(set(submission.answers) - {e.id for e in exercises})
     message = f"answers for exercises not in the key were ignored: {', '.join(unknown)}" if unknown else ""
     return SubmissionGrade(submission.student, submission.source, "graded", parts, message)
@@ -317,17 +322,22 @@ def progress(items: Sequence, stream: TextIO | None = None, label: str = "gradin
         stream.write("\n")
 
 
-def grade_files(key: Key, paths: Iterable[str | Path], stream: TextIO | None = None) -> list[SubmissionGrade]:
-    """Grade every file; a missing or corrupt one is reported in its own row and the rest are graded."""
+def grade_files(key: Key, paths: Iterable[str | Path], stream: TextIO | None = None,
+                time_limit: float = TIME_LIMIT) -> list[SubmissionGrade]:
+    """Grade every file; a missing or corrupt one is reported in its own row and the rest are graded.
+
+    Every answer is checked in one worker process, at most `time_limit` seconds each.
+    """
     grades = []
-    for path in progress(list(paths), stream):
-        try:
-            submission = read_submission(path)
-        except ExerciseError as error:
-            status = "missing" if not Path(path).exists() else "corrupt"
-            grades.append(SubmissionGrade(Path(path).stem, str(path), status, (), str(error)))
-            continue
-        grades.append(grade_submission(key, submission))
+    with Worker(time_limit) as worker:
+        for path in progress(list(paths), stream):
+            try:
+                submission = read_submission(path)
+            except ExerciseError as error:
+                status = "missing" if not Path(path).exists() else "corrupt"
+                grades.append(SubmissionGrade(Path(path).stem, str(path), status, (), str(error)))
+                continue
+            grades.append(grade_submission(key, submission, worker))
     return grades
 
 
