@@ -28,7 +28,7 @@ from .errors import GraphError, ParseError, SymbackpropError
 from .graph import Graph
 from .latex import latex_to_text, looks_like_latex, parse_latex_expr
 from .parse import CONSTANTS, FUNCTIONS, parse_expr
-from .verify import DIGITS, Equivalence, PointCheck, compare_points, random_points, symbolic_zero
+from .verify import DIGITS, PointCheck, compare_points, equivalent, random_points
 
 POINTS = 8  # random exact points per comparison
 MISTAKES = ("dropped_local", "flipped_sign", "missing_path", "outer_underived", "wrong_variable",
@@ -133,26 +133,7 @@ def _where(text: str, name: str) -> str:
     return f"column {m.start() + 1}: " if m else ""
 
 
-# --- deciding equality ------------------------------------------------------------------------------
-
-def decide(answer: sp.Expr, expected: sp.Expr, symbols: Sequence[sp.Symbol], points: int = POINTS,
-           seed: int = 0) -> Equivalence:
-    """Exact equality: random exact points first (a difference settles it at once), then a bounded
-    symbolic proof. `2x + 1e-12` is not `2x`.
-
-    >>> x = sp.Symbol("x", real=True)
-    >>> decide(2*x + sp.Rational(1, 10**12), 2*x, [x]).equal
-    False
-    >>> decide(sp.sin(2*x), 2*sp.sin(x)*sp.cos(x), [x]).how
-    'proved equal (difference is 0 after rewriting in exp); equal at 8 random points (to 60 digits)'
-    """
-    checks = compare_points(answer, expected, symbols, points, seed)
-    if checks and not all(c.equal for c in checks):
-        return Equivalence(False, False, "not tried: the values differ", checks)
-    proof = symbolic_zero(answer - expected)
-    return Equivalence(proof is not None or bool(checks), proof is not None,
-                       proof or "did not simplify to 0 within the effort bound", checks)
-
+# --- counterexamples ---------------------------------------------------------------------------------
 
 def _counterexample(check: PointCheck) -> Counterexample:
     def approx(value: sp.Expr) -> float | None:
@@ -207,7 +188,7 @@ def check_derivative(function: str | sp.Expr | Graph, wrt: str | sp.Symbol, answ
                        f"{_unknown_name_hint(unknown[0], set(symbols))}")
     expected = sp.diff(expr, x)
     variables = sorted(set(symbols.values()), key=sp.default_sort_key)
-    decision = decide(given, expected, variables, points, seed)
+    decision = equivalent(given, expected, variables, points, seed)
     shown = dict(expected=_short(expected), answer=_short(given), how=decision.how)
     if decision.equal:
         return Verdict("correct", f"Correct: your answer equals d/d{name} of {_short(expr, 80)} "
@@ -277,7 +258,7 @@ def diagnose(expr: sp.Expr, wrt: sp.Symbol, answer: sp.Expr, checks: Sequence[Po
     """The classic mistake `answer` matches, if any (tested at the answer's points, then confirmed).
 
     >>> x = sp.Symbol("x", real=True)
-    >>> diagnose(x**3, x, 6*x**2, decide(6*x**2, 3*x**2, [x]).checks).mistake
+    >>> diagnose(x**3, x, 6*x**2, equivalent(6*x**2, 3*x**2, [x], POINTS).checks).mistake
     'constant_factor'
     """
     symbols = sorted(expr.free_symbols | {wrt}, key=sp.default_sort_key)
@@ -296,7 +277,7 @@ def diagnose(expr: sp.Expr, wrt: sp.Symbol, answer: sp.Expr, checks: Sequence[Po
     for diagnosis, build in candidates:
         candidate = build()
         quick = compare_points(answer, candidate, symbols, 2, seed)
-        if quick and all(c.equal for c in quick) and decide(answer, candidate, symbols, seed=seed).equal:
+        if quick and all(c.equal for c in quick) and equivalent(answer, candidate, symbols, POINTS, seed).equal:
             return diagnosis
     return _constant_factor(checks)
 
