@@ -102,13 +102,7 @@ def plot_layer_gradients(depth: int = 20, scales: Sequence[float] = (0.5, 1.0, 2
         for scale in scales:
             sizes = layer_gradients(depth, activation, scale, width, samples, seed)
             ax.plot(layers, np.where(sizes > 0, sizes, np.nan), marker=".", label=f"scale {scale:g}")
-        ax.set_yscale("log")
-        ax.set_title(f"{activation}, width {width}")
-        ax.set_xlabel("layer k (1 = next to the input)")
-    axes[0].set_ylabel("mean ‖dJ/dW_k‖")
-    axes[-1].legend(fontsize="small")
-    fig.tight_layout()
-    return fig
+    return _label(fig, axes, activations, width, "layer k (1 = next to the input)", "mean ‖dJ/dW_k‖")
 
 
 def plot_depth_sweep(depths: Sequence[int] = (2, 4, 8, 16), scales: Sequence[float] = (0.5, 1.0, 2.0, 4.0),
@@ -120,10 +114,16 @@ def plot_depth_sweep(depths: Sequence[int] = (2, 4, 8, 16), scales: Sequence[flo
         for scale in scales:
             sizes = [layer_gradients(depth, activation, scale, width, samples, seed)[0] for depth in depths]
             ax.plot(depths, np.where(np.array(sizes) > 0, sizes, np.nan), marker="o", label=f"scale {scale:g}")
+    return _label(fig, axes, activations, width, "depth L of the chain", "mean ‖dJ/dW_1‖")
+
+
+def _label(fig: Figure, axes, activations: Sequence[str], width: int, xlabel: str, ylabel: str) -> Figure:
+    """Log scale, a title per activation, axis labels and the legend."""
+    for ax, activation in zip(axes, activations):
         ax.set_yscale("log")
         ax.set_title(f"{activation}, width {width}")
-        ax.set_xlabel("depth L of the chain")
-    axes[0].set_ylabel("mean ‖dJ/dW_1‖")
+        ax.set_xlabel(xlabel)
+    axes[0].set_ylabel(ylabel)
     axes[-1].legend(fontsize="small")
     fig.tight_layout()
     return fig

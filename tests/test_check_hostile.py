@@ -107,20 +107,12 @@ pieces = st.lists(st.sampled_from(ALPHABET.split(" ") + [" "]), max_size=25).map
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.parametrize("reader", [parse_expr, parse_latex_expr])
 @FUZZ
-@given(st.one_of(pieces, st.text(max_size=40)))
-def test_fuzz_parse_expr(text):
+@given(text=st.one_of(pieces, st.text(max_size=40)))
+def test_fuzz_readers_raise_only_parse_error(reader, text):
     try:
-        parse_expr(text)
-    except ParseError:
-        pass
-
-
-@FUZZ
-@given(st.one_of(pieces, st.text(max_size=40)))
-def test_fuzz_latex(text):
-    try:
-        parse_latex_expr(text)
+        reader(text)
     except ParseError:
         pass
 
