@@ -33,6 +33,17 @@ def _positive(count: int, name: str) -> None:
         raise GraphError(f"{name} must be a whole number of at least 1, got {count!r}")
 
 
+def _weighted_sum(weights, values, bias: sp.Expr = sp.S.Zero) -> sp.Expr:
+    """Σ w·v (+ bias): what every unit of a layer computes before its activation."""
+    return sum((w * v for w, v in zip(weights, values)), sp.S.Zero) + bias
+
+
+def _activation(name: str) -> Callable[[sp.Expr], sp.Expr]:
+    if name not in ACTIVATIONS:
+        raise GraphError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {name!r}")
+    return ACTIVATIONS[name]
+
+
 def _cross_entropy(y: sp.Symbol, y_star: sp.Symbol, negative: bool) -> sp.Expr:
     """The slides' J = y* log y + (1 − y*) log(1 − y); with `negative=True` the usual loss −J."""
     likelihood = y_star * sp.log(y) + (1 - y_star) * sp.log(1 - y)
@@ -68,7 +79,7 @@ def logistic_regression(features: int = 3, negative: bool = False, form: str = "
     _positive(features, "features")
     theta, x = _symbols("theta_{}", features), _symbols("x_{}", features)
     a, y, y_star, J = sp.symbols("a y y_star J", real=True)
-    steps = [(a, sum(t * xi for t, xi in zip(theta, x))), (y, _logistic(a, form)),
+    steps = [(a, _weighted_sum(theta, x)), (y, _logistic(a, form)),
              (J, _cross_entropy(y, y_star, negative))]
     return Graph.from_steps(steps, parameters=theta)
 
@@ -84,9 +95,9 @@ def two_layer_net(inputs: int = 2, hidden: int = 2, negative: bool = False, form
     alpha, beta = _symbols("alpha_{}_{}", hidden, inputs), _symbols("beta_{}", hidden)
     a, z = _symbols("a_{}", hidden), _symbols("z_{}", hidden)
     b, y, y_star, J = sp.symbols("b y y_star J", real=True)
-    steps = [(a[j], sum(alpha[j][i] * x[i] for i in range(inputs))) for j in range(hidden)]
+    steps = [(a[j], _weighted_sum(alpha[j], x)) for j in range(hidden)]
     steps += [(z[j], _logistic(a[j], form)) for j in range(hidden)]
-    steps += [(b, sum(beta[j] * z[j] for j in range(hidden))), (y, _logistic(b, form)),
+    steps += [(b, _weighted_sum(beta, z)), (y, _logistic(b, form)),
               (J, _cross_entropy(y, y_star, negative))]
     return Graph.from_steps(steps, parameters=[w for row in alpha for w in row] + beta)
 
@@ -96,7 +107,7 @@ def single_neuron_mse(inputs: int = 4) -> Graph:
     _positive(inputs, "inputs")
     w, x = _symbols("w_{}", inputs), _symbols("x_{}", inputs)
     z, a, y, b, L = sp.symbols("z a y b L", real=True)
-    steps = [(z, sum(wi * xi for wi, xi in zip(w, x)) + b), (a, sigmoid(z)), (L, (a - y) ** 2)]
+    steps = [(z, _weighted_sum(w, x, b)), (a, sigmoid(z)), (L, (a - y) ** 2)]
     return Graph.from_steps(steps, parameters=[*w, b])
 
 
@@ -111,9 +122,9 @@ def one_hidden_layer_mse(inputs: int = 2, hidden: int = 2) -> Graph:
     w, bias = _symbols("w_{}_{}", hidden, inputs), _symbols("b_{}", hidden)
     v, h, s = _symbols("v_{}", hidden), _symbols("h_{}", hidden), _symbols("s_{}", hidden)
     c, o, y_hat, y, L = sp.symbols("c o y_hat y L", real=True)
-    steps = [(s[j], sum(w[j][i] * x[i] for i in range(inputs)) + bias[j]) for j in range(hidden)]
+    steps = [(s[j], _weighted_sum(w[j], x, bias[j])) for j in range(hidden)]
     steps += [(h[j], sigmoid(s[j])) for j in range(hidden)]
-    steps += [(o, sum(v[j] * h[j] for j in range(hidden)) + c), (y_hat, sigmoid(o)), (L, (y_hat - y) ** 2)]
+    steps += [(o, _weighted_sum(v, h, c)), (y_hat, sigmoid(o)), (L, (y_hat - y) ** 2)]
     return Graph.from_steps(steps, parameters=[*(wi for row in w for wi in row), *bias, *v, c])
 
 
@@ -126,9 +137,7 @@ def deep_chain(depth: int = 5, activation: str = "sigmoid") -> Graph:
     dJ/dw_1 is a product of `depth` local derivatives f′, each at most 1/4 for the sigmoid.
     """
     _positive(depth, "depth")
-    if activation not in ACTIVATIONS:
-        raise GraphError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
-    f = ACTIVATIONS[activation]
+    f = _activation(activation)
     x = sp.Symbol("x", real=True)
     w = _symbols("w_{}", depth)
     previous, steps = x, []
@@ -147,14 +156,12 @@ def deep_net(depth: int = 5, width: int = 3, activation: str = "sigmoid") -> Gra
     """
     _positive(depth, "depth")
     _positive(width, "width")
-    if activation not in ACTIVATIONS:
-        raise GraphError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
-    f = ACTIVATIONS[activation]
+    f = _activation(activation)
     previous, steps, weights = _symbols("x_{}", width), [], []
     for k in range(1, depth + 1):
         w = _symbols(f"w_{k}_{{}}_{{}}", width, width)
         a, h = _symbols(f"a_{k}_{{}}", width), _symbols(f"h_{k}_{{}}", width)
-        steps += [(a[i], sum(w[i][j] * previous[j] for j in range(width))) for i in range(width)]
+        steps += [(a[i], _weighted_sum(w[i], previous)) for i in range(width)]
         steps += [(h[i], f(a[i])) for i in range(width)]
         weights += [wij for row in w for wij in row]
         previous = h
@@ -173,16 +180,14 @@ def classifier(inputs: int = 2, hidden: int = 16, activation: str = "sigmoid") -
     """
     _positive(inputs, "inputs")
     _positive(hidden, "hidden")
-    if activation not in ACTIVATIONS:
-        raise GraphError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
-    f = ACTIVATIONS[activation]
+    f = _activation(activation)
     x = _symbols("x_{}", inputs)
     alpha, c = _symbols("alpha_{}_{}", hidden, inputs), _symbols("c_{}", hidden)
     beta, a, z = _symbols("beta_{}", hidden), _symbols("a_{}", hidden), _symbols("z_{}", hidden)
     b, d, y, y_star, J = sp.symbols("b d y y_star J", real=True)
-    steps = [(a[j], sum(alpha[j][i] * x[i] for i in range(inputs)) + c[j]) for j in range(hidden)]
+    steps = [(a[j], _weighted_sum(alpha[j], x, c[j])) for j in range(hidden)]
     steps += [(z[j], f(a[j])) for j in range(hidden)]
-    steps += [(b, sum(beta[j] * z[j] for j in range(hidden)) + d), (y, sigmoid(b)),
+    steps += [(b, _weighted_sum(beta, z, d)), (y, sigmoid(b)),
               (J, _cross_entropy(y, y_star, negative=True))]
     return Graph.from_steps(steps, parameters=[*(w for row in alpha for w in row), *c, *beta, d])
 
