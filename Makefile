@@ -31,10 +31,17 @@ test: $(VENV)/.test
 lab: $(VENV)/.test
 	$(BIN)/jupyter lab notebooks/
 
-bench: $(VENV)/.test
+$(VENV)/.bench: pyproject.toml $(VENV)/.test
+	$(PIP) -e ".[dev,notebooks,bench]"
+	touch $@
+
+# Each benchmark prints its table and its ratios against the baseline measured in the same run.
+bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/symbolic_scaling.py
-	$(BIN)/python benchmarks/training.py
+	$(BIN)/python benchmarks/grading.py
 	$(BIN)/python benchmarks/rendering.py
+	$(BIN)/python benchmarks/exercises.py
+	$(BIN)/python benchmarks/training.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
