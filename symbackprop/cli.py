@@ -107,6 +107,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # a sympy failure on odd input: still a message, never a traceback
+        print(f"symbackprop: error: could not process this input ({type(error).__name__}: {error})",
+              file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

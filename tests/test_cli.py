@@ -89,3 +89,15 @@ def test_console_script_and_module_agree():
     a = subprocess.run([script, "explain", "x^3", "--at", "x=2", "--json"], capture_output=True, text=True)
     b = run("explain", "x^3", "--at", "x=2", "--json")
     assert a.stdout == b.stdout and json.loads(a.stdout)["gradient_values"] == {"x": "12"}
+
+
+def test_an_unexpected_failure_is_a_message_not_a_traceback(monkeypatch, capsys):
+    import symbackprop.cli as cli
+
+    def broken(*args, **kwargs):
+        raise ValueError("sympy could not do it")
+
+    monkeypatch.setattr(cli, "explain", broken)
+    assert cli.main(["explain", "x^2"]) == 2
+    err = capsys.readouterr().err
+    assert "could not process this input (ValueError: sympy could not do it)" in err and "Traceback" not in err
