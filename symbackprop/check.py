@@ -168,7 +168,7 @@ def check_derivative(function: str | sp.Expr | Graph, wrt: str | sp.Symbol, answ
     try:
         graph = function if isinstance(function, Graph) else None
         expr = graph.expr if graph is not None else (
-            parse_expr(function) if isinstance(function, str) else sp.sympify(function))
+            parse_expr(function) if isinstance(function, str) else sp.sympify(function, strict=True))
     except ParseError as error:
         return invalid(f"the function cannot be read: {error}")
     known = {s.name: s for s in expr.free_symbols if isinstance(s, sp.Symbol)}

@@ -66,7 +66,7 @@ def numpy_function(args: Sequence[sp.Symbol], program: Sequence[tuple[sp.Symbol,
               if not s.name.isidentifier() or keyword.iskeyword(s.name)}  # Python names for the code
     if rename:
         lines = [(s.xreplace(rename), e.xreplace(rename)) for s, e in lines]
-        outputs = [sp.sympify(o).xreplace(rename) for o in outputs]
+        outputs = [sp.sympify(o, strict=True).xreplace(rename) for o in outputs]
     return sp.lambdify(list(args), list(outputs), modules=[NUMPY_FUNCTIONS, "numpy"],
                        cse=lambda exprs: (lines, list(exprs)), docstring_limit=0)
 
