@@ -285,6 +285,16 @@ class Backward(Displayable):
             return {s: v.evalf(digits) for s, v in values.items()}
         return values
 
+    def step_values(self, values: Mapping[sp.Symbol, sp.Expr]) -> dict[AdjointStep, tuple[sp.Expr, sp.Expr]]:
+        """(local derivative, contribution) of every step at a point, given `values(at)`.
+
+        >>> from symbackprop import Graph
+        >>> b = Graph.from_steps("t = x^2\\nJ = 3*t").backward()
+        >>> list(b.step_values(b.values({"x": 2})).values())
+        [(3, 3), (4, 12)]
+        """
+        return {s: (s.local.xreplace(values), s.contribution.xreplace(values)) for s in self.steps}
+
     def gradient_at(self, at: Mapping, numeric: bool = False) -> dict[sp.Symbol, sp.Expr]:
         """The gradient's value at a point, from the backward program, per `wrt` variable."""
         values = self.values(at, numeric=numeric)

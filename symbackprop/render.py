@@ -243,13 +243,9 @@ def forward_rows(ex: Shown) -> list[tuple[sp.Symbol, sp.Expr, sp.Expr | None]]:
 
 def backward_rows(ex: Shown) -> list[tuple[AdjointStep, sp.Expr | None]]:
     """(step, value of its contribution or None) right to left."""
-    rows = []
-    for step in ex.backward.steps:
-        value = None
-        if ex.values is not None:
-            value = step.contribution.xreplace(ex.values)
-        rows.append((step, value))
-    return rows
+    if ex.values is None:
+        return [(step, None) for step in ex.backward.steps]
+    return [(step, contribution) for step, (_, contribution) in ex.backward.step_values(ex.values).items()]
 
 
 # --- text -----------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ import ipywidgets as widgets
 import sympy as sp
 
 from .backward import AdjointStep, Backward
+from .check import check_derivative
 from .errors import SymbackpropError
 from .graph import Graph, Node
 from .parse import parse_expr
@@ -170,20 +171,13 @@ def _adjoint_of(backward: Backward, symbol: sp.Symbol) -> sp.Symbol:
 
 
 def _checker_verdict(q: Question, answer: str | sp.Expr) -> Feedback | None:
-    """The verdict of `symbackprop.check.check_derivative`, if that module exists and can judge this."""
-    try:
-        from .check import check_derivative  # written in the checking issue; optional here
-    except ImportError:
-        return None
+    """The verdict of `symbackprop.check.check_derivative` (it reads LaTeX and names typical mistakes)."""
     try:
         function = Graph.from_steps([(q.node.name, q.function)])  # so its messages use the node's name
-        verdict = check_derivative(function, q.wrt, answer)
-    except Exception:  # the checker cannot judge this form: keep our own verdict
+    except SymbackpropError:
         return None
-    status = getattr(verdict, "status", None)
-    if status not in ("correct", "incorrect", "invalid"):
-        return None
-    return Feedback(status == "correct", str(getattr(verdict, "message", "") or status))
+    verdict = check_derivative(function, q.wrt, answer)
+    return Feedback(verdict.status == "correct", verdict.message)
 
 
 # --- the widget ------------------------------------------------------------------------------------------
@@ -200,6 +194,7 @@ class BackpropStepper(widgets.VBox):
         self.frames = frames(self.backward)
         self._at = graph.point(at)
         self._values = self.backward.values(self._at)
+        self._step_values = self.backward.step_values(self._values)
         self._lines: dict[int, str] = {}
         self._solved: set[int] = set()
         self.back_button = widgets.Button(description="◀ Back", layout=widgets.Layout(width="90px"))
@@ -271,6 +266,7 @@ class BackpropStepper(widgets.VBox):
         """Move to another point: all values and adjoints are recomputed (the step stays)."""
         point = {**self._at, **self.graph.point({**{s.name: v for s, v in self._at.items()}, **at})}
         self._values = self.backward.values(point)
+        self._step_values = self.backward.step_values(self._values)
         self._at = point
         self._lines.clear()
         for s, v in point.items():
@@ -371,13 +367,13 @@ class BackpropStepper(widgets.VBox):
             return rf"Backward starts at the output: $\frac{{\partial {J}}}{{\partial {J}}} = 1$"
         step = frame.step
         lhs = adjoint_latex(g.output, step.target)
-        contribution = step.contribution.xreplace(values)
+        local, contribution = self._step_values[step]
         if step.source == g.output:
             line = rf"${lhs} \mathrel{{+}}= {tex(step.local)} {_equals(contribution)}$"
         else:
             upstream = values[self.backward.adjoint_symbol(step.source)]
             line = (rf"${lhs} \mathrel{{+}}= {adjoint_latex(g.output, step.source)} \cdot {tex(step.local)}"
-                    rf" = {_factor(upstream)} \cdot {_factor(step.local.xreplace(values))} {_equals(contribution)}$")
+                    rf" = {_factor(upstream)} \cdot {_factor(local)} {_equals(contribution)}$")
         line = f"Backward: {line} &nbsp; (local derivative ${local_latex(step.source, step.target)} = {tex(step.local)}$)"
         if frame.completes:
             total = values.get(self.backward.adjoint_symbol(step.target), contribution)
