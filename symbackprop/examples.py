@@ -38,6 +38,14 @@ def _weighted_sum(weights, values, bias: sp.Expr = sp.S.Zero) -> sp.Expr:
     return sum((w * v for w, v in zip(weights, values)), sp.S.Zero) + bias
 
 
+def _layer(pre: list, post: list, weights: list, values: list, f: Callable[[sp.Expr], sp.Expr],
+           biases: list | None = None) -> list[tuple[sp.Symbol, sp.Expr]]:
+    """A layer's forward steps: the weighted sums pre_j, then the activations post_j = f(pre_j)."""
+    biases = biases if biases is not None else [sp.S.Zero] * len(pre)
+    return ([(p, _weighted_sum(w, values, b)) for p, w, b in zip(pre, weights, biases)]
+            + [(q, f(p)) for p, q in zip(pre, post)])
+
+
 def _activation(name: str) -> Callable[[sp.Expr], sp.Expr]:
     if name not in ACTIVATIONS:
         raise GraphError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {name!r}")
@@ -95,8 +103,7 @@ def two_layer_net(inputs: int = 2, hidden: int = 2, negative: bool = False, form
     alpha, beta = _symbols("alpha_{}_{}", hidden, inputs), _symbols("beta_{}", hidden)
     a, z = _symbols("a_{}", hidden), _symbols("z_{}", hidden)
     b, y, y_star, J = sp.symbols("b y y_star J", real=True)
-    steps = [(a[j], _weighted_sum(alpha[j], x)) for j in range(hidden)]
-    steps += [(z[j], _logistic(a[j], form)) for j in range(hidden)]
+    steps = _layer(a, z, alpha, x, lambda pre: _logistic(pre, form))
     steps += [(b, _weighted_sum(beta, z)), (y, _logistic(b, form)),
               (J, _cross_entropy(y, y_star, negative))]
     return Graph.from_steps(steps, parameters=[w for row in alpha for w in row] + beta)
@@ -122,8 +129,7 @@ def one_hidden_layer_mse(inputs: int = 2, hidden: int = 2) -> Graph:
     w, bias = _symbols("w_{}_{}", hidden, inputs), _symbols("b_{}", hidden)
     v, h, s = _symbols("v_{}", hidden), _symbols("h_{}", hidden), _symbols("s_{}", hidden)
     c, o, y_hat, y, L = sp.symbols("c o y_hat y L", real=True)
-    steps = [(s[j], _weighted_sum(w[j], x, bias[j])) for j in range(hidden)]
-    steps += [(h[j], sigmoid(s[j])) for j in range(hidden)]
+    steps = _layer(s, h, w, x, sigmoid, bias)
     steps += [(o, _weighted_sum(v, h, c)), (y_hat, sigmoid(o)), (L, (y_hat - y) ** 2)]
     return Graph.from_steps(steps, parameters=[*(wi for row in w for wi in row), *bias, *v, c])
 
@@ -161,8 +167,7 @@ def deep_net(depth: int = 5, width: int = 3, activation: str = "sigmoid") -> Gra
     for k in range(1, depth + 1):
         w = _symbols(f"w_{k}_{{}}_{{}}", width, width)
         a, h = _symbols(f"a_{k}_{{}}", width), _symbols(f"h_{k}_{{}}", width)
-        steps += [(a[i], _weighted_sum(w[i], previous)) for i in range(width)]
-        steps += [(h[i], f(a[i])) for i in range(width)]
+        steps += _layer(a, h, w, previous, f)
         weights += [wij for row in w for wij in row]
         previous = h
     steps.append((sp.Symbol("J", real=True), sum(previous)))
@@ -185,8 +190,7 @@ def classifier(inputs: int = 2, hidden: int = 16, activation: str = "sigmoid") -
     alpha, c = _symbols("alpha_{}_{}", hidden, inputs), _symbols("c_{}", hidden)
     beta, a, z = _symbols("beta_{}", hidden), _symbols("a_{}", hidden), _symbols("z_{}", hidden)
     b, d, y, y_star, J = sp.symbols("b d y y_star J", real=True)
-    steps = [(a[j], _weighted_sum(alpha[j], x, c[j])) for j in range(hidden)]
-    steps += [(z[j], f(a[j])) for j in range(hidden)]
+    steps = _layer(a, z, alpha, x, f, c)
     steps += [(b, _weighted_sum(beta, z, d)), (y, sigmoid(b)),
               (J, _cross_entropy(y, y_star, negative=True))]
     return Graph.from_steps(steps, parameters=[*(w for row in alpha for w in row), *c, *beta, d])
