@@ -279,24 +279,33 @@ def _name_subexpressions(expr: sp.Expr, output: str) -> dict[sp.Expr, str]:
     """Readable names, handed out from the output down.
 
     The output is `J`; its operand is `u` (several operands: u1, u2, ...). A node `u` with several
-    operands calls them u1, u2; otherwise operands take the previous letter: t, then s, ...
+    operands calls them u1, u2; otherwise operands take the previous letter: t, then s, ... and keep
+    their branch's index (u1 = log(t1), t1 = s1 + 1), except a node shared by several branches, which
+    belongs to none (t in u1 = sin(t), u2 = 3t).
     """
+    readers: dict[sp.Expr, int] = {}
+    for sub in _postorder(expr):
+        for kid in set(_operands(sub)):
+            readers[kid] = readers.get(kid, 0) + 1
     taken = {s.name for s in expr.free_symbols} | {output}
-    names = {expr: output}
-    letter_of = {expr: -1}
+    names, letter_of, index_of = {expr: output}, {expr: -1}, {expr: ""}
     queue = [expr]
     while queue:
         parent = queue.pop(0)
         kids = [k for k in _operands(parent) if k not in names]
-        indexed = any(ch.isdigit() for ch in names[parent])
+        indexed = bool(index_of[parent])
         step = 1 if (indexed or len(kids) == 1 or parent is expr) else 0
         letter = min(letter_of[parent] + step, len(_LETTERS) - 1)
         for number, kid in enumerate(kids, start=1):
             base = _LETTERS[letter]
-            wanted = f"{base}{number}" if len(kids) > 1 else base
+            if len(kids) > 1:
+                index = str(number)
+            else:
+                index = index_of[parent] if readers.get(kid, 0) < 2 else ""
+            wanted = base + index
             names[kid] = wanted if wanted not in taken else _fresh(base, taken)
             taken.add(names[kid])
-            letter_of[kid] = letter
+            letter_of[kid], index_of[kid] = letter, index
             queue.append(kid)
     return names
 

@@ -280,3 +280,9 @@ def test_custom_functions_print_in_latex_with_powers():
     assert sp.latex(sigmoid(a) ** 2) == r"\sigma\left(a\right)^{2}"
     assert sp.latex(relu(a)) == r"\operatorname{ReLU}\left(a\right)"
     assert sp.latex(softplus(a) ** 3) == r"\operatorname{softplus}\left(a\right)^{3}"
+
+
+def test_generated_names_keep_their_branch_index():
+    g = Graph.from_expr("sigmoid(2x^3 + log(x^6 + 1))")
+    assert [str(n) for n in g.nodes] == ["s1 = x**6", "t1 = s1 + 1", "u1 = log(t1)", "t2 = x**3", "u2 = 2*t2",
+                                         "u = u1 + u2", "J = σ(u)"]
