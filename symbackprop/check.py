@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import random
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from itertools import product
 from typing import Any, Callable, Iterator, Mapping, Sequence
@@ -28,7 +28,7 @@ from .errors import GraphError, ParseError, SymbackpropError
 from .graph import Graph
 from .latex import latex_to_text, looks_like_latex, parse_latex_expr
 from .parse import CONSTANTS, FUNCTIONS, parse_expr
-from .verify import DIGITS, PointCheck, compare_points, equivalent, random_points
+from .verify import DIGITS, PointCheck, compare_points, equivalent, random_points, real_value
 
 POINTS = 8  # random exact points per comparison
 MISTAKES = ("dropped_local", "flipped_sign", "missing_path", "outer_underived", "wrong_variable",
@@ -395,11 +395,11 @@ class _Derivation:
     def _sample(self, point: Mapping[sp.Symbol, sp.Expr]) -> dict | None:
         values: dict[Any, sp.Expr] = {s: sp.N(v, DIGITS) for s, v in point.items()}
         for node in self.graph.nodes:
-            values[node.symbol] = _number(node.definition.xreplace(values))
+            values[node.symbol] = real_value(node.definition.xreplace(values))
             if values[node.symbol] is None:
                 return None
         for e in self.backward.edges:
-            values[("local", e.child, e.parent)] = _number(e.local.xreplace(values))
+            values[("local", e.child, e.parent)] = real_value(e.local.xreplace(values))
         values[("adjoint", self.backward.output)] = sp.S.One
         for step in self.backward.steps:
             key = ("adjoint", step.target)
@@ -418,15 +418,6 @@ class _Derivation:
     def contributions(self, target: sp.Symbol) -> list[tuple[sp.Symbol, sp.Expr]]:
         """(consumer, contribution in node symbols) for every step into target."""
         return [(s.source, s.contribution) for s in self.backward.steps if s.target == target]
-
-
-def _number(expr: sp.Expr) -> sp.Expr | None:
-    """A 60-digit real number, or None where the value is not real and finite."""
-    try:
-        value = sp.N(expr, DIGITS)
-    except (TypeError, ValueError, ZeroDivisionError, RecursionError):
-        return None
-    return value if value.is_Number and value.is_real and value.is_finite else None
 
 
 def check_steps(graph: Graph, derivation: str, at: Mapping[str, Any] | None = None,
@@ -722,7 +713,7 @@ def _same(state: _Derivation, rhs: _RightHandSide, expected: Callable[[Mapping],
     for values in state.samples:
         known = {d: (sp.S.One if key == ("one",) else values[key]) for d, key in rhs.refs.items()}
         known.update({s: values[s] for s in rhs.expr.free_symbols if s in values})
-        a, b = _number(rhs.expr.xreplace(known)), _number(expected(values))
+        a, b = real_value(rhs.expr.xreplace(known)), real_value(expected(values))
         if a is None or b is None:
             return False
         if state.exact and rhs.place is not None:

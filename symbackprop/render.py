@@ -269,7 +269,7 @@ def _forward_text(ex: Shown) -> list[str]:
 
 def _backward_text(ex: Shown) -> list[str]:
     g = ex.graph
-    out = [f"Backward pass (right to left; += where a value feeds several nodes)"]
+    out = ["Backward pass (right to left; += where a value feeds several nodes)"]
     rows = []
     for step, value in backward_rows(ex):
         rows.append([f"d{g.output}/d{step.target} += {_text(step.contribution, ex)}",
@@ -397,7 +397,7 @@ def to_html(ex: Shown, picture: bool = True) -> str:
     g = ex.graph
     esc = lambda tex: "$" + html.escape(tex, quote=False) + "$"
     has_values = ex.values is not None
-    parts = [f"<div class='symbackprop'>"]
+    parts = ["<div class='symbackprop'>"]
     if picture:
         parts.append(to_svg(ex))
     parts.append(f"<p><b>Forward pass</b> {esc(latex_name(g.output.name) + ' = ' + _tex(g.expr, ex))}</p>")

@@ -122,18 +122,31 @@ def random_points(symbols: Sequence[sp.Symbol], count: int, seed: int, tries: in
             for _ in range(count * tries)]
 
 
+def real_value(value: sp.Expr, digits: int = DIGITS) -> sp.Float | None:
+    """`value` as a number with `digits` significant digits, or None where it is not a finite real number.
+
+    >>> real_value(sp.sqrt(2), 5), real_value(sp.log(-1)), real_value(1 / sp.Integer(0))
+    (1.4142, None, None)
+    """
+    return _evaluate(to_elementary(sp.sympify(value, strict=True)), digits)
+
+
+def _evaluate(value: sp.Expr, digits: int) -> sp.Float | None:
+    """`real_value` of a value already written in elementary functions."""
+    if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo, sp.I):
+        return None
+    try:
+        number = sp.N(value, digits)
+    except (TypeError, ValueError, ZeroDivisionError, RecursionError):
+        return None
+    return number if number.is_Number and number.is_real and number.is_finite else None
+
+
 def _value(expr: sp.Expr, point: dict[sp.Symbol, sp.Rational]) -> tuple[sp.Expr, sp.Expr] | None:
     """(exact value, 60-digit value) of expr at point, or None where it is not a finite real number."""
     exact = to_elementary(expr.xreplace(point))
-    if exact.has(sp.zoo, sp.nan, sp.oo, -sp.oo, sp.I):
-        return None
-    try:
-        approx = exact if exact.is_Rational else sp.N(exact, DIGITS)
-    except (TypeError, ValueError, ZeroDivisionError, RecursionError):
-        return None
-    if not (approx.is_Number and approx.is_real and approx.is_finite):
-        return None
-    return exact, approx
+    approx = exact if exact.is_Rational else _evaluate(exact, DIGITS)
+    return None if approx is None else (exact, approx)
 
 
 def compare_points(left: sp.Expr, right: sp.Expr, symbols: Sequence[sp.Symbol], count: int = 5,

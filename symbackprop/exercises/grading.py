@@ -32,10 +32,9 @@ import sympy as sp
 
 from ..check import check_derivative
 from ..errors import ParseError, SymbackpropError
-from ..functions import to_elementary
 from ..isolate import TIME_LIMIT, JobFailed, Worker
 from ..parse import parse_expr
-from ..verify import equivalent
+from ..verify import equivalent, real_value
 from .model import Exercise, ExerciseError, Key, Part, typed
 
 MAX_ANSWER = 2_000  # characters of one typed answer
@@ -114,19 +113,8 @@ def _in_inputs(expr: sp.Expr, part: Part) -> sp.Expr:
     return expr
 
 
-def _number(expr: sp.Expr) -> sp.Float | None:
-    value = to_elementary(expr)
-    if value.free_symbols or value.has(sp.zoo, sp.nan, sp.oo, -sp.oo, sp.I):
-        return None
-    try:
-        number = sp.N(value, DIGITS)
-    except (TypeError, ValueError, ZeroDivisionError):
-        return None
-    return number if number.is_Number and number.is_real and number.is_finite else None
-
-
 def _grade_value(part: Part, text: str) -> tuple[bool, str]:
-    given, expected = _number(_read(text, part)), _number(parse_expr(part.answer))
+    given, expected = real_value(_read(text, part), DIGITS), real_value(parse_expr(part.answer), DIGITS)
     if given is None:
         return False, "that is not a real number; give the value at the point (exact or as a decimal)"
     scale = max(abs(expected), sp.Float(1e-30, DIGITS))
