@@ -16,6 +16,7 @@ True
 from __future__ import annotations
 
 import random
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -23,9 +24,9 @@ import sympy as sp
 
 from .. import examples
 from ..backward import Backward
-from ..functions import sigmoid, to_elementary
+from ..functions import sigmoid
 from ..graph import Graph
-from ..verify import compare_points, equivalent, symbolic_zero
+from ..verify import compare_points, equivalent, real_value, symbolic_zero
 from .model import Exercise, ExerciseError, Part, latex_of, safe_id, typed, variant_seed
 
 DIGITS = 30  # working precision of the numeric checks (agreement required to 1e-20)
@@ -42,18 +43,11 @@ def _sym(name: str) -> sp.Symbol:
 
 # --- numbers ----------------------------------------------------------------------------------------
 
+@lru_cache(maxsize=4096)
 def _number(value: sp.Expr) -> sp.Float | None:
-    """`value` at 50 digits, or None where it is not a finite real number."""
-    value = to_elementary(sp.sympify(value, strict=True))
-    if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo, sp.I):
-        return None
-    try:
-        number = sp.N(value, DIGITS)
-    except (TypeError, ValueError, ZeroDivisionError):
-        return None
-    if not (number.is_Number and number.is_real and number.is_finite):
-        return None
-    return number
+    """`value` at DIGITS digits, or None where it is not a finite real number (the same value at the
+    point is needed by the draw's sanity checks and by key verification: evaluated once)."""
+    return real_value(value, DIGITS)
 
 
 def _decimal(value: sp.Expr) -> str:
@@ -255,7 +249,7 @@ def _chain_rule(rng: random.Random, difficulty: int) -> Draft | None:
                  "Find the derivative $\\frac{dJ}{dx}$ with the chain rule, and evaluate it at "
                  f"$x = {sp.latex(x0)}$.\n\nType expressions the way you would write them: `^` or `**` for powers, "
                  "`sin(x)`, `exp(x)`, `sigmoid(x)`, `2x`.")
-    parts = [derivative_part("a", f"$\\frac{{dJ}}{{dx}}$ as an expression in $x$.", 3, graph, X, g),
+    parts = [derivative_part("a", "$\\frac{dJ}{dx}$ as an expression in $x$.", 3, graph, X, g),
              value_part("b", f"$\\frac{{dJ}}{{dx}}$ at $x = {sp.latex(x0)}$. {VALUE_NOTE}", 2, key.at_point[X])]
     names = ", ".join(f"${latex_of(n.symbol)} = {latex_of(n.definition)}$" for n in graph.nodes)
     hints = [f"Name the intermediate values, innermost first: {names}.",
