@@ -234,6 +234,7 @@ class _Emitter:
         self.i = 0
         self.out: list[tuple[str, int, str]] = []  # (python, column, shown)
         self.choice = False
+        self.raised = False  # the operand just read ends in a power (x^2): a letter after it is a choice
 
     def peek(self, k: int = 0) -> _Token | None:
         j = self.i + k
@@ -262,6 +263,7 @@ class _Emitter:
         """Tokens up to the closing bracket (not consumed) or the end."""
         prev: _Token | None = None
         divided = False  # the operand just read follows a '/'
+        raised = False  # the operand just read ends in a power
         while self.i < len(self.tokens):
             tok = self.tokens[self.i]
             if tok.text == ")" and tok.kind == "op" and closing is not None:
@@ -272,10 +274,12 @@ class _Emitter:
                 return
             if prev is not None and _ends_operand(prev) and _starts_operand(tok):
                 self.emit("*", tok.column, "·")
-                self.choice = self.choice or divided  # 1/2x is (1/2)·x: worth saying
+                self.choice = self.choice or divided or (raised and tok.text != "(")  # 1/2x is (1/2)·x, e^2x is e²·x
             operand = _starts_operand(tok)
             divided = operand and prev is not None and prev.text == "/"
+            self.raised = False
             prev = self.operand() if operand else self.operator()
+            raised = operand and self.raised
 
     def operator(self) -> _Token:
         tok = self.take()
@@ -322,10 +326,13 @@ class _Emitter:
 
     def _operand(self) -> _Token:
         last = self.atom()
+        raised = False
         while self.peek() is not None and self.peek().text in ("^", "**") and self.peek(1) is not None:
             tok = self.take()
             self.emit("**", tok.column, "^")
             last = self.power_operand()
+            raised = True
+        self.raised = raised
         return last
 
     def power_operand(self) -> _Token:
