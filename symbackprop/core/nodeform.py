@@ -21,13 +21,13 @@ y = 1/(1 + exp(−a)). Three passes turn that into what the slides write:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Iterable
 
 import sympy as sp
 
-from .verify import Equivalence, PointCheck, equivalent, random_points, symbolic_zero
+from .verify import Equivalence, PointCheck, equivalent, expanded_size, random_points, symbolic_zero
 
 if TYPE_CHECKING:
     from .backward import Backward
@@ -35,21 +35,32 @@ if TYPE_CHECKING:
 
 MAX_REWRITE_OPS = 200  # bounded effort: larger expressions are kept as they are
 CHECK_POINTS = 3  # points of the check against the backward program's values
-MAX_DIRECT_CHECK_OPS = 150  # above this, the proof goes through node names (see `NodeForm.gradient`)
+MAX_DIRECT_CHECK_SIZE = 250  # tree nodes of both sides in the inputs; above, the proof goes through node names
 
 
 @dataclass(frozen=True)
 class NodeFormGradient:
-    """dJ/dv written in node and input names (`expr`), and how it was checked against the input form."""
+    """dJ/dv written in node and input names (`expr`), and how it was checked against the input form
+    (the chain-rule gradient written in the inputs, built on first read)."""
 
     variable: sp.Symbol
     expr: sp.Expr
-    input_form: sp.Expr
     check: Equivalence
+    backward: Backward = field(repr=False, compare=False)
+
+    @cached_property
+    def input_form(self) -> sp.Expr:
+        return self.backward.gradient(self.variable)
 
     @property
     def checked(self) -> bool:
         return self.check.equal
+
+    @property
+    def rewritten(self) -> bool:
+        """Whether this form differs from the input form (it does wherever it names a node)."""
+        nodes = self.backward.graph.is_node
+        return any(nodes(s) for s in self.expr.free_symbols) or self.expr != self.input_form
 
 
 def _negative_terms(f: sp.Expr) -> int:
@@ -140,10 +151,10 @@ def local_in_nodes(node: Node, parent: sp.Symbol, local: sp.Expr) -> sp.Expr:
         unknown = sp.Dummy("k")
         for piece in _pieces(d, parent)[:4]:
             with_unknown = d.xreplace({piece: unknown})
-            if parent in with_unknown.free_symbols:
-                continue
-            try:
-                solutions = sp.solve(sp.Eq(v, with_unknown), unknown, dict=False)
+            if parent in with_unknown.free_symbols or parent in local.xreplace({piece: unknown}).free_symbols:
+                continue  # the piece does not hold every parent of the node or of its derivative: no rewrite
+            try:  # unchecked and unsimplified: the rewrite is proved below, and `shortest` tidies it
+                solutions = sp.solve(sp.Eq(v, with_unknown), unknown, dict=False, check=False, simplify=False)
             except (NotImplementedError, TypeError, ValueError):
                 continue
             if len(solutions) == 1:
@@ -239,21 +250,28 @@ class NodeForm:
             checks.append(PointCheck(point, left, right, bool(equal), False))
         return tuple(checks)
 
+    @cached_property
+    def _size(self):
+        """Tree nodes of a node-form expression written in the inputs, without writing it out."""
+        program = expanded_size(self.backward)
+
+        def size(e: sp.Basic) -> int:
+            return program(e) if e.is_Symbol else 1 + sum(size(a) for a in e.args)
+        return size
+
     def gradient(self, v: sp.Symbol | str) -> NodeFormGradient:
         """dJ/dv in node names, checked against the chain-rule gradient in the inputs.
 
-        The check substitutes node definitions back and calls `equivalent` (exact points, then a symbolic
-        proof). Where that difference is too large for a quick proof, the proof is made in node names
-        instead: each local rewrite was proved on its own, so it remains to show that the simplified form
-        equals the unsimplified chain rule with those locals (a small rational identity), and the node
-        form is compared at 3 points with the backward program's adjoint values.
+        Where both, written in the inputs, are small, the check substitutes node definitions back and calls
+        `equivalent` (exact points, then a symbolic proof). Otherwise the proof is made in node names
+        instead, without writing either out: each local rewrite was proved on its own, so it remains to
+        show that the simplified form equals the unsimplified chain rule with those locals (a small rational
+        identity), and the node form is compared at 3 points with the backward program's adjoint values.
         """
         symbol = self.graph.symbol(v)
-        input_form = self.backward.gradient(symbol)
         expr = self.adjoints[symbol]
-        in_inputs = self.graph.in_inputs(expr)
-        if sp.count_ops(in_inputs) + sp.count_ops(input_form) <= MAX_DIRECT_CHECK_OPS:
-            check = equivalent(in_inputs, input_form, self.graph.inputs)
+        if self._size(expr) + self._size(self.backward.adjoint_symbol(symbol)) <= MAX_DIRECT_CHECK_SIZE:
+            check = equivalent(self.graph.in_inputs(expr), self.backward.gradient(symbol), self.graph.inputs)
         else:
             checks = self._against_backward_values(symbol, expr)
             proof = symbolic_zero(expr - self.unsimplified.get(symbol, sp.S.Zero))
@@ -262,8 +280,8 @@ class NodeForm:
                       "not proved in node names within the effort bound")
             check = Equivalence(agree and proof is not None, proof is not None and agree, method, checks)
         if not check.equal:  # never show an unproved form: fall back to the inputs
-            expr = input_form
-        return NodeFormGradient(symbol, expr, input_form, check)
+            expr = self.backward.gradient(symbol)
+        return NodeFormGradient(symbol, expr, check, self.backward)
 
 
 def node_form(backward: Backward, wrt: Iterable[sp.Symbol | str] | None = None) -> dict[str, NodeFormGradient]:

@@ -842,7 +842,7 @@ def verify(backward: Backward, points: int = 5, seed: int = 0, proofs: int = PRO
             break
         for v, check in _checks_at(backward, derivatives, point, needed).items():
             found[v].append(check)
-    size = _expanded_size(backward)  # a proof is judged possible or not before writing anything out
+    size = expanded_size(backward)  # a proof is judged possible or not before writing anything out
     small = [v for v in wrt if size(backward.adjoint_symbol(v)) <= PROOF_MAX_OPS]
     sample = set(random.Random(seed).sample(small, min(max(proofs, 0), len(small))))
     results = []
@@ -877,7 +877,7 @@ def _proof(result: VariableCheck) -> VariableCheck:
     return verdict
 
 
-def _expanded_size(backward: Backward) -> Callable[[sp.Symbol], int]:
+def expanded_size(backward: Backward) -> Callable[[sp.Symbol], int]:
     """How large a program value becomes once written in the inputs (tree nodes), without writing it."""
     sizes: dict[sp.Basic, int] = {}
 

@@ -120,7 +120,7 @@ def _gradient_text(ex: Explanation, inputs: bool) -> list[str]:
             out.append(f"      sympy.diff    = {course_str(ex.direct[v])}")
         check = ex.verification[v]
         line = f"      checked: chain rule {'=' if check.agree else 'DISAGREES with'} sympy.diff ({check.how})"
-        if form is not None and form.expr != form.input_form:
+        if form is not None and form.rewritten:
             line += f"; this form = chain rule ({form.check.how})" if form.checked else "; node form not proved"
         out.append(line)
     if not inputs:
