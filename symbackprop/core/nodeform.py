@@ -26,6 +26,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Iterable
 
 import sympy as sp
+from sympy.solvers.solveset import invert_real
 
 from .verify import Equivalence, PointCheck, equivalent, expanded_size, random_points, symbolic_zero
 
@@ -134,6 +135,35 @@ def _pieces(definition: sp.Expr, parent: sp.Symbol) -> list[sp.Expr]:
     return sorted(found, key=lambda e: -sp.count_ops(e))
 
 
+def solve_for(f: sp.Expr, v: sp.Symbol, k: sp.Symbol) -> sp.Expr | None:
+    """The one real k with v = f(k), by sympy's `invert_real` (undoing f operation by operation), or None
+    where there is not exactly one (or it is not found). Unchecked: a rewrite that uses it is proved.
+
+    >>> y, k = sp.symbols("y k")
+    >>> solve_for(1/(1 + k), y, k), solve_for(sp.sqrt(k + 1), y, k), solve_for(k**2, y, k)
+    (-1 + 1/y, y**2 - 1, None)
+    """
+    try:
+        unknown, found = invert_real(f, v, k)
+    except (NotImplementedError, TypeError, ValueError, AttributeError):
+        return None
+    solutions = _elements(found) if unknown == k else None
+    return solutions[0] if solutions is not None and len(solutions) == 1 else None
+
+
+def _elements(found: sp.Set) -> list[sp.Expr] | None:
+    """The listed elements of {s} ∩ ℝ, or of the image of such a set (what `invert_real` returns), else None."""
+    if isinstance(found, sp.FiniteSet):
+        return list(found)
+    if isinstance(found, sp.Intersection):
+        finite = [a for a in found.args if isinstance(a, sp.FiniteSet)]
+        return list(finite[0]) if len(finite) == 1 else None
+    if isinstance(found, sp.ImageSet) and len(found.base_sets) == 1:
+        inner = _elements(found.base_sets[0])
+        return None if inner is None else [found.lamda(e) for e in inner]
+    return None
+
+
 def local_in_nodes(node: Node, parent: sp.Symbol, local: sp.Expr) -> sp.Expr:
     """∂node/∂parent rewritten with the node's own name where that is shorter and provably the same.
 
@@ -153,12 +183,9 @@ def local_in_nodes(node: Node, parent: sp.Symbol, local: sp.Expr) -> sp.Expr:
             with_unknown = d.xreplace({piece: unknown})
             if parent in with_unknown.free_symbols or parent in local.xreplace({piece: unknown}).free_symbols:
                 continue  # the piece does not hold every parent of the node or of its derivative: no rewrite
-            try:  # unchecked and unsimplified: the rewrite is proved below, and `shortest` tidies it
-                solutions = sp.solve(sp.Eq(v, with_unknown), unknown, dict=False, check=False, simplify=False)
-            except (NotImplementedError, TypeError, ValueError):
-                continue
-            if len(solutions) == 1:
-                rewritten = shortest(local.xreplace({piece: solutions[0]}), [v])
+            solution = solve_for(with_unknown, v, unknown)
+            if solution is not None:
+                rewritten = shortest(local.xreplace({piece: solution}), [v])
                 if parent not in rewritten.free_symbols:
                     candidates.append(rewritten)
     best = local
@@ -274,7 +301,7 @@ class NodeForm:
             check = equivalent(self.graph.in_inputs(expr), self.backward.gradient(symbol), self.graph.inputs)
         else:
             checks = self._against_backward_values(symbol, expr)
-            proof = symbolic_zero(expr - self.unsimplified.get(symbol, sp.S.Zero))
+            proof = symbolic_zero(expr - self.unsimplified.get(symbol, sp.S.Zero), rational=True)
             agree = all(c.equal for c in checks) and bool(checks)
             method = (f"in node names {proof}, each local rewrite proved" if proof else
                       "not proved in node names within the effort bound")

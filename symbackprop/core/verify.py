@@ -117,8 +117,16 @@ def _opaque(expr: sp.Expr) -> sp.Expr:
     return opaque(expr)
 
 
-def symbolic_zero(difference: sp.Expr) -> str | None:
-    """A short account of how `difference` simplifies to 0, or None if bounded effort does not show it."""
+def symbolic_zero(difference: sp.Expr, rational: bool = False) -> str | None:
+    """A short account of how `difference` simplifies to 0, or None if bounded effort does not show it.
+
+    `rational=True` when the difference is a rational function of its symbols (a node form against the
+    chain rule in node names): `cancel` is then tried before `expand`, which cannot clear denominators.
+
+    >>> y = sp.Symbol("y")
+    >>> symbolic_zero(y*(1 - y)/(y - y**2) - 1), symbolic_zero(y*(1 - y)/(y - y**2) - 1, rational=True)
+    ('cancels to 0', 'cancels to 0')
+    """
     if difference == 0:
         return "is identically 0"
     difference = to_elementary(difference)
@@ -130,6 +138,8 @@ def symbolic_zero(difference: sp.Expr) -> str | None:
              ("expands to 0 with functions expanded", sp.expand, MAX_SIMPLIFY_OPS),
              ("is 0 after rewriting in exp", lambda e: sp.cancel(sp.expand(e.rewrite(sp.exp))), MAX_SIMPLIFY_OPS // 2),
              ("simplifies to 0", sp.simplify, MAX_SIMPLIFY_OPS // 2))
+    if rational:
+        steps = (steps[1], steps[0], *steps[2:])
     with _deadline(PROOF_SECONDS):
         for label, step, budget in steps:
             if ops > budget:
