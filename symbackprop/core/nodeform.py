@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from math import prod
 from typing import TYPE_CHECKING, Iterable
 
 import sympy as sp
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from .graph import Graph, Node
 
 MAX_REWRITE_OPS = 200  # bounded effort: larger expressions are kept as they are
+MAX_REWRITE_TERMS = 400  # ... and so are those that multiply out to more terms (`_terms`): cancel took 6 s at 12000
 CHECK_POINTS = 3  # points of the check against the backward program's values
 MAX_DIRECT_CHECK_SIZE = 250  # tree nodes of both sides in the inputs; above, the proof goes through node names
 
@@ -111,6 +113,29 @@ def _size(expr: sp.Expr) -> tuple[int, int]:
     return len(str(expr)), sp.count_ops(expr)
 
 
+def _terms(expr: sp.Expr, cap: int = 10**6) -> tuple[int, int]:
+    """About how many terms the numerator and denominator of `expr` have once over a common denominator and
+    multiplied out (functions count as one symbol), without doing it: what `factor` and `cancel` face.
+
+    >>> a, b, c, d = sp.symbols("a b c d")
+    >>> _terms((a + b)**2 / (c + d) + sp.sin(a + b))  # an upper bound: (a + b)² has 3 terms, not 4
+    (6, 2)
+    """
+    if expr.is_Add:
+        parts = [_terms(a, cap) for a in expr.args]
+        denominator = min(cap, prod(d for _, d in parts))
+        return min(cap, sum(n * denominator // d for n, d in parts)), denominator
+    if expr.is_Mul:
+        parts = [_terms(a, cap) for a in expr.args]
+        return min(cap, prod(n for n, _ in parts)), min(cap, prod(d for _, d in parts))
+    if expr.is_Pow and expr.exp.is_Integer:
+        n, d = _terms(expr.base, cap)
+        k = min(abs(int(expr.exp)), 64)
+        n, d = min(cap, n ** k), min(cap, d ** k)
+        return (n, d) if expr.exp > 0 else (d, n)
+    return 1, 1
+
+
 def shortest(expr: sp.Expr, nodes: Iterable[sp.Symbol] = ()) -> sp.Expr:
     """The shortest of `expr`, `factor(expr)` and `cancel(expr)` (signs oriented), as a course would write it.
 
@@ -119,7 +144,7 @@ def shortest(expr: sp.Expr, nodes: Iterable[sp.Symbol] = ()) -> sp.Expr:
     -y + y_star
     """
     candidates = [orient(expr, nodes)]
-    if sp.count_ops(expr) <= MAX_REWRITE_OPS:
+    if sp.count_ops(expr) <= MAX_REWRITE_OPS and max(_terms(expr)) <= MAX_REWRITE_TERMS:
         for step in (sp.factor, sp.cancel):
             try:
                 candidates.append(orient(step(expr), nodes))
@@ -235,6 +260,11 @@ class NodeForm:
         for step in b.steps:
             terms.setdefault(step.target, []).append((step.source, self.locals[(step.source, step.target)]))
         for target, parts in terms.items():  # steps run right to left: every source is done first
+            (source, local), *more = parts
+            if not more and not result[source].free_symbols & local.free_symbols:
+                # one reader, nothing in common to cancel: the product of two forms already simplified
+                result[target] = orient(result[source] * local, self._nodes)
+                continue
             result[target] = shortest(sp.Add(*(result[source] * local for source, local in parts)), self._nodes)
         for v in b.wrt:
             result.setdefault(v, sp.S.Zero)
