@@ -706,13 +706,14 @@ def _short_text(value: sp.Expr, limit: int = 60) -> str:
 
 
 def equivalent(left: sp.Expr, right: sp.Expr, symbols: Sequence[sp.Symbol] | None = None,
-               points: int = 5, seed: int = 0) -> Equivalence:
+               points: int = 5, seed: int = 0, kinds: Sequence[str] = KINDS) -> Equivalence:
     """Decide left == right exactly, on the domain of `right` (the reference, e.g. the true derivative).
 
     Evaluation at random points first (one difference settles it), then a symbolic proof with bounded
     effort; without a proof, the differences at the points are computed again to DEEP_DIGITS digits, so
     `2x + 1e-12` and `2x + exp(-1000)` are not `2x`. Where `right` is real and finite, `left` must be too:
-    `sqrt(-x^2)` (real only at 0) is not 0. The points depend on both expressions and `seed`.
+    `sqrt(-x^2)` (real only at 0) is not 0. The points depend on both expressions and `seed`; `kinds`
+    as in `compare_points` (`("small",)` for two forms the toolkit derived itself: no adversary).
 
     >>> from sympy import Rational, Symbol, sin, cos, sqrt, exp
     >>> x = Symbol("x", real=True)
@@ -727,7 +728,7 @@ def equivalent(left: sp.Expr, right: sp.Expr, symbols: Sequence[sp.Symbol] | Non
         symbols = sorted(left.free_symbols | right.free_symbols, key=sp.default_sort_key)
     seed = unpredictable_seed(left, right, seed)
     sides = _Sides.of(left, right)
-    checks = _checks(sides, symbols, points, seed, enough=3)
+    checks = _checks(sides, symbols, points, seed, enough=3, kinds=kinds)
     if all(c.equal for c in checks):
         symbols = tuple(symbols)
         extra = chain(((p, False) for p in power_points(sides.left, sides.right, symbols, seed)),
