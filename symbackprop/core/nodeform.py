@@ -10,7 +10,8 @@ y = 1/(1 + exp(−a)). Three passes turn that into what the slides write:
    (exp(−a) = (1 − y)/y), which turns σ′ into y(1 − y). Each rewrite is kept only if, with the node's
    definition put back, it is `equivalent` to the local derivative it replaces.
 2. **Adjoints in node names**, right to left: dJ/dv = Σ dJ/dc · ∂c/∂v over the nodes c that read v, each
-   adjoint simplified (the shortest of the sum as it is, `factor` and `cancel`) before it is used.
+   adjoint simplified (the shortest of the sum as it is, `factor` and `cancel`) before it is used, with
+   bounded effort (sums that multiply out to many terms, or a pass that has used its time, stay as they are).
 3. **A check**: every node-form gradient, with node definitions substituted back down to the inputs,
    must be `equivalent` to the chain-rule gradient in the inputs; otherwise the input form is used.
 
@@ -21,6 +22,7 @@ y = 1/(1 + exp(−a)). Three passes turn that into what the slides write:
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from math import prod
@@ -29,13 +31,16 @@ from typing import TYPE_CHECKING, Iterable
 import sympy as sp
 from sympy.solvers.solveset import invert_real
 
-from .verify import Equivalence, PointCheck, equivalent, expanded_size, random_points, symbolic_zero
+from .verify import (Equivalence, OutOfTime, PointCheck, deadline, equivalent, expanded_size, random_points,
+                     symbolic_zero)
 
 if TYPE_CHECKING:
     from .backward import Backward
     from .graph import Graph, Node
 
 MAX_REWRITE_OPS = 200  # bounded effort: larger expressions are kept as they are
+REWRITE_SECONDS = 0.3  # ... and each of factor and cancel stops after this long (multivariate factoring)
+REWRITE_BUDGET = 1.0  # seconds for simplifying all adjoints of a pass; then they are kept as the chain rule gives them
 MAX_REWRITE_TERMS = 400  # ... and so are those that multiply out to more terms (`_terms`): cancel took 6 s at 12000
 CHECK_POINTS = 3  # points of the check against the backward program's values
 SMALL = ("small",)  # points for comparing two forms the toolkit derived itself (no adversary): exact, cheap
@@ -137,19 +142,21 @@ def _terms(expr: sp.Expr, cap: int = 10**6) -> tuple[int, int]:
     return 1, 1
 
 
-def shortest(expr: sp.Expr, nodes: Iterable[sp.Symbol] = ()) -> sp.Expr:
-    """The shortest of `expr`, `factor(expr)` and `cancel(expr)` (signs oriented), as a course would write it.
+def shortest(expr: sp.Expr, nodes: Iterable[sp.Symbol] = (), seconds: float = REWRITE_SECONDS) -> sp.Expr:
+    """The shortest of `expr`, `factor(expr)` and `cancel(expr)` (signs oriented), as a course would write it;
+    each of factor and cancel is given at most `seconds`.
 
     >>> y, s = sp.symbols("y y_star")
     >>> shortest((s/y - (1 - s)/(1 - y)) * y * (1 - y))
     -y + y_star
     """
     candidates = [orient(expr, nodes)]
-    if sp.count_ops(expr) <= MAX_REWRITE_OPS and max(_terms(expr)) <= MAX_REWRITE_TERMS:
+    if seconds > 0 and sp.count_ops(expr) <= MAX_REWRITE_OPS and max(_terms(expr)) <= MAX_REWRITE_TERMS:
         for step in (sp.factor, sp.cancel):
             try:
-                candidates.append(orient(step(expr), nodes))
-            except (sp.PolynomialError, TypeError, ValueError, RecursionError):
+                with deadline(seconds):
+                    candidates.append(orient(step(expr), nodes))
+            except (sp.PolynomialError, TypeError, ValueError, RecursionError, OutOfTime):
                 continue
     return min(candidates, key=_size)
 
@@ -258,6 +265,7 @@ class NodeForm:
         b = self.backward
         result: dict[sp.Symbol, sp.Expr] = {b.output: sp.S.One}
         terms: dict[sp.Symbol, list[sp.Expr]] = {}
+        end = time.monotonic() + REWRITE_BUDGET
         for step in b.steps:
             terms.setdefault(step.target, []).append((step.source, self.locals[(step.source, step.target)]))
         for target, parts in terms.items():  # steps run right to left: every source is done first
@@ -266,7 +274,9 @@ class NodeForm:
                 # one reader, nothing in common to cancel: the product of two forms already simplified
                 result[target] = orient(result[source] * local, self._nodes)
                 continue
-            result[target] = shortest(sp.Add(*(result[source] * local for source, local in parts)), self._nodes)
+            left = end - time.monotonic()  # what remains of the effort bound of the whole pass
+            result[target] = shortest(sp.Add(*(result[source] * local for source, local in parts)), self._nodes,
+                                      min(REWRITE_SECONDS, left))
         for v in b.wrt:
             result.setdefault(v, sp.S.Zero)
         return result

@@ -140,7 +140,7 @@ def symbolic_zero(difference: sp.Expr, rational: bool = False) -> str | None:
              ("simplifies to 0", sp.simplify, MAX_SIMPLIFY_OPS // 2))
     if rational:
         steps = (steps[1], steps[0], *steps[2:])
-    with _deadline(PROOF_SECONDS):
+    with deadline(PROOF_SECONDS):
         for label, step, budget in steps:
             if ops > budget:
                 continue
@@ -149,18 +149,18 @@ def symbolic_zero(difference: sp.Expr, rational: bool = False) -> str | None:
                     return label
             except (sp.PolynomialError, TypeError, ValueError, RecursionError, ZeroDivisionError):
                 continue
-            except _OutOfTime:
+            except OutOfTime:
                 return None
     return None
 
 
-class _OutOfTime(Exception):
-    """The proof's time budget ran out (see `_deadline`)."""
+class OutOfTime(Exception):
+    """The proof's time budget ran out (see `deadline`)."""
 
 
 @contextmanager
-def _deadline(seconds: float) -> Iterator[None]:
-    """Raise `_OutOfTime` inside the block after `seconds` (an interval timer: main thread, Unix only;
+def deadline(seconds: float) -> Iterator[None]:
+    """Raise `OutOfTime` inside the block after `seconds` (an interval timer: main thread, Unix only;
     elsewhere the block runs to its end, bounded by the operation counts alone)."""
     if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread() \
             or signal.getitimer(signal.ITIMER_REAL)[0] > 0:
@@ -168,7 +168,7 @@ def _deadline(seconds: float) -> Iterator[None]:
         return
 
     def out_of_time(signum, frame):
-        raise _OutOfTime()
+        raise OutOfTime()
 
     previous = signal.signal(signal.SIGALRM, out_of_time)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -713,7 +713,8 @@ def equivalent(left: sp.Expr, right: sp.Expr, symbols: Sequence[sp.Symbol] | Non
     effort; without a proof, the differences at the points are computed again to DEEP_DIGITS digits, so
     `2x + 1e-12` and `2x + exp(-1000)` are not `2x`. Where `right` is real and finite, `left` must be too:
     `sqrt(-x^2)` (real only at 0) is not 0. The points depend on both expressions and `seed`; `kinds`
-    as in `compare_points` (`("small",)` for two forms the toolkit derived itself: no adversary).
+    as in `compare_points` (`("small",)` for two forms the toolkit derived itself: no adversary, so neither
+    the extra points at switches of Max, Abs, sign nor those at negative bases of variable powers).
 
     >>> from sympy import Rational, Symbol, sin, cos, sqrt, exp
     >>> x = Symbol("x", real=True)
@@ -729,7 +730,7 @@ def equivalent(left: sp.Expr, right: sp.Expr, symbols: Sequence[sp.Symbol] | Non
     seed = unpredictable_seed(left, right, seed)
     sides = _Sides.of(left, right)
     checks = _checks(sides, symbols, points, seed, enough=3, kinds=kinds)
-    if all(c.equal for c in checks):
+    if all(c.equal for c in checks) and tuple(kinds) != ("small",):  # points that catch answers written to fool
         symbols = tuple(symbols)
         extra = chain(((p, False) for p in power_points(sides.left, sides.right, symbols, seed)),
                       ((p, True) for p in kink_points(sides.left, sides.right, symbols, seed)),
