@@ -43,6 +43,7 @@ REWRITE_SECONDS = 0.3  # ... and each of factor and cancel stops after this long
 REWRITE_BUDGET = 1.0  # seconds for simplifying all adjoints of a pass; then they are kept as the chain rule gives them
 MAX_REWRITE_TERMS = 400  # ... and so are those that multiply out to more terms (`_terms`): cancel took 6 s at 12000
 CHECK_POINTS = 3  # points of the check against the backward program's values
+AGREE_DIGITS = 30  # ... computed from 50-digit inputs, the two values must agree to this many digits
 SMALL = ("small",)  # points for comparing two forms the toolkit derived itself (no adversary): exact, cheap
 MAX_DIRECT_CHECK_SIZE = 250  # tree nodes of both sides in the inputs; above, the proof goes through node names
 
@@ -292,7 +293,7 @@ class NodeForm:
 
     @cached_property
     def _point_values(self) -> list[tuple[dict, dict]]:
-        """(point, every node and adjoint value there) at 3 small random points, to 50 digits: the backward
+        """(point, every node and adjoint value there) at 3 small random points, from 50-digit inputs: the backward
         program run once per point serves every variable's check."""
         found = []
         for point in random_points(self.graph.inputs, CHECK_POINTS, seed=0, tries=4, kinds=SMALL):
@@ -310,11 +311,11 @@ class NodeForm:
         point (which `verify` checks against sympy.diff); points where either is not a finite real are skipped."""
         checks = []
         for point, values in self._point_values:
-            left = sp.N(expr.xreplace(values), 40)
-            right = sp.N(values.get(self.backward.adjoint_symbol(symbol), sp.S.Zero), 40)
+            left = sp.N(expr.xreplace(values), AGREE_DIGITS + 10)
+            right = sp.N(values.get(self.backward.adjoint_symbol(symbol), sp.S.Zero), AGREE_DIGITS + 10)
             if not (left.is_real and right.is_real and left.is_finite and right.is_finite):
                 continue
-            equal = abs(left - right) <= sp.Float("1e-30") * max(abs(left), abs(right), sp.Float(1))
+            equal = abs(left - right) <= sp.Float(10) ** -AGREE_DIGITS * max(abs(left), abs(right), sp.Float(1))
             checks.append(PointCheck(point, left, right, bool(equal), False))
         return tuple(checks)
 
@@ -347,7 +348,8 @@ class NodeForm:
             agree = all(c.equal for c in checks) and bool(checks)
             method = (f"in node names {proof}, each local rewrite proved" if proof else
                       "not proved in node names within the effort bound")
-            check = Equivalence(agree and proof is not None, proof is not None and agree, method, checks)
+            check = Equivalence(agree and proof is not None, proof is not None and agree, method, checks,
+                                digits=AGREE_DIGITS)
         if not check.equal:  # never show an unproved form: fall back to the inputs
             expr = self.backward.gradient(symbol)
         return NodeFormGradient(symbol, expr, check, self.backward)

@@ -64,6 +64,7 @@ class Equivalence:
     method: str  # how the symbolic step went ("expands to 0", ...) or why it was not conclusive
     checks: tuple[PointCheck, ...]
     deep: bool = False  # the differences at the points were also computed to DEEP_DIGITS
+    digits: int = DIGITS  # the values that are not exact agree to this many significant digits
 
     @property
     def how(self) -> str:
@@ -71,7 +72,7 @@ class Equivalence:
         if self.checks:
             exact = all(c.exact for c in self.checks)
             agree = sum(c.equal for c in self.checks)
-            kind = "exactly" if exact else f"to {DIGITS} digits" + (
+            kind = "exactly" if exact else f"to {self.digits} digits" + (
                 f", differences to {DEEP_DIGITS} digits" if self.deep else "")
             if agree == len(self.checks):
                 parts.append(f"equal at {len(self.checks)} random points{_ranges(self.checks)} ({kind})")
@@ -88,10 +89,25 @@ class Equivalence:
         return next((c for c in self.checks if not c.equal), None)
 
 
+RANGES_PER_VARIABLE = 3  # up to this many variables each gets its range; more share one
+
+
 def _ranges(checks: Sequence[PointCheck]) -> str:
-    """` (x from -812.5 to 0.0031)`: where the points lay, per variable."""
+    """Where the points lay: per variable for a few, one range for many (a line a reader takes in at once).
+
+    >>> x, y = sp.symbols("x y")
+    >>> _ranges([PointCheck({x: sp.Rational(-1625, 2), y: 2}, 0, 0, True, True), PointCheck({x: 3, y: 1}, 0, 0, True, True)])
+    ' (x from -812 to 3, y from 1 to 2)'
+    >>> many = sp.symbols("a:5")
+    >>> _ranges([PointCheck({s: k - 2 for k, s in enumerate(many)}, 0, 0, True, True)])
+    ' (5 variables, values from -2 to 2)'
+    """
+    symbols = list(checks[0].point)
+    if len(symbols) > RANGES_PER_VARIABLE:
+        values = [float(v) for c in checks for v in c.point.values()]
+        return f" ({len(symbols)} variables, values from {min(values):.3g} to {max(values):.3g})"
     spans = []
-    for s in checks[0].point:
+    for s in symbols:
         values = [float(c.point[s]) for c in checks]
         spans.append(f"{s} from {min(values):.3g} to {max(values):.3g}")
     return f" ({', '.join(spans)})" if spans else ""

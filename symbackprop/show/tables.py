@@ -13,6 +13,7 @@ Forward pass (J = x**2)  at x = 3
 from __future__ import annotations
 
 import html
+import textwrap
 from typing import TYPE_CHECKING
 
 import sympy as sp
@@ -119,13 +120,18 @@ def _gradient_text(ex: Explanation, inputs: bool) -> list[str]:
             out.append(f"      in the inputs = {course_str(ex.gradient[v])}")
             out.append(f"      sympy.diff    = {course_str(ex.direct[v])}")
         check = ex.verification[v]
-        line = f"      checked: chain rule {'=' if check.agree else 'DISAGREES with'} sympy.diff ({check.how})"
+        out += _wrapped(f"checked: chain rule {'=' if check.agree else 'DISAGREES with'} sympy.diff ({check.how})")
         if form is not None and form.rewritten:
-            line += f"; this form = chain rule ({form.check.how})" if form.checked else "; node form not proved"
-        out.append(line)
+            out += _wrapped(f"this form = chain rule ({form.check.how})" if form.checked else "node form not proved")
     if not inputs:
         out.append("  (the same gradients written in the inputs: --in-inputs)")
     return out
+
+
+def _wrapped(text: str, width: int = 100) -> list[str]:
+    """A verdict as lines of at most `width` columns under its gradient (never breaking a word)."""
+    return textwrap.wrap(text, width, initial_indent=" " * 6, subsequent_indent=" " * 8, break_long_words=False,
+                         break_on_hyphens=False)
 
 
 def _kinks_text(ex: Explanation) -> list[str]:
