@@ -62,7 +62,7 @@ J = log(1 + u^2)
 
 
 # Held-out style programs written for issue 12 (not tuned against): each exercises what the two above do not.
-# A 3-2-2-1 net with tanh layers and a squared error (all 20 inputs are variables).
+# A 3-2-2-1 net with tanh layers and a squared error (all 21 inputs are variables).
 TANH_MSE = """a1 = w11*x1 + w12*x2 + w13*x3 + b1
 a2 = w21*x1 + w22*x2 + w23*x3 + b2
 h1 = tanh(a1)
@@ -71,7 +71,7 @@ c1 = u11*h1 + u12*h2 + d1
 c2 = u21*h1 + u22*h2 + d2
 k1 = tanh(c1)
 k2 = tanh(c2)
-o = v1*k1 + v2*k2 + e
+o = v1*k1 + v2*k2 + c0
 err = o - t
 J = err^2/2
 """

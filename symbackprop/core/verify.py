@@ -369,10 +369,12 @@ def _mp_walk(expr: sp.Expr, point: Mapping[sp.Symbol, sp.Rational], ctx, memo: d
     return value
 
 
-def _mp_value(expr: sp.Expr, point: Mapping[sp.Symbol, sp.Rational], digits: int, extra: int = 20):
-    """`expr` at `point` at `digits` digits: (value, accurate) where `accurate` says it has `digits` − 15
-    correct digits: no sum lost more than 40 bits to cancellation, or a second evaluation at `digits + extra`
-    agrees. Raises `_Unsupported` for a node it does not know, ZeroDivisionError where it is not finite."""
+def _mp_value(expr: sp.Expr, point: Mapping[sp.Symbol, sp.Rational], digits: int, extra: int = 20,
+              correct: int | None = None):
+    """`expr` at `point` at `digits` digits: (value, accurate) where `accurate` says it has `correct` (by
+    default `digits` − 15) correct digits: no sum lost more than 40 bits to cancellation, or a second
+    evaluation at `digits + extra` agrees to that many digits. Raises `_Unsupported` for a node it does not
+    know, ZeroDivisionError where it is not finite."""
     memo: dict = {}
     with mpmath.workdps(digits):
         a = _mp_walk(expr, point, mpmath.mp, memo)
@@ -382,7 +384,8 @@ def _mp_value(expr: sp.Expr, point: Mapping[sp.Symbol, sp.Rational], digits: int
         b = _mp_walk(expr, point, mpmath.mp, {})
     scale = max(abs(a), abs(b))
     with mpmath.workdps(digits + extra):
-        agreed = scale != 0 and abs(a - b) <= scale * mpmath.mpf(10) ** (15 - digits)  # 0 after cancelling: unknown
+        agreed = scale != 0 and abs(a - b) <= scale * mpmath.mpf(10) ** -(digits - 15 if correct is None else correct)
+    # (0 after cancelling: unknown)
     return b, agreed
 
 
@@ -390,7 +393,7 @@ def _mp_number(value: sp.Expr, point: Mapping[sp.Symbol, sp.Rational]) -> tuple[
     """`_number` by mpmath, raising `_Unsupported` where sympy's evalf has to take over."""
     for digits in (DIGITS + 15, 4 * DIGITS, SIDE_DIGITS):  # more digits where terms cancel
         try:
-            v, agreed = _mp_value(value, point, digits)
+            v, agreed = _mp_value(value, point, digits, correct=DIGITS)  # enough once two runs agree to DIGITS
         except (ZeroDivisionError, OverflowError):
             return None, "not finite"
         except (ValueError, TypeError) as error:
