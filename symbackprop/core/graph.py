@@ -172,6 +172,23 @@ class Graph:
         return {s: tuple(r) for s, r in readers.items()}
 
     @cached_property
+    def expr_size(self) -> int:
+        """How many tree nodes `expr` has, counted without writing it out (each node's definition in full
+        wherever it is read): whether it fits on a line.
+
+        >>> Graph.from_steps("t = x^2\\nJ = t*sin(t)").expr_size  # x**2*sin(x**2): Mul, Pow, x, 2, sin, Pow, x, 2
+        8
+        """
+        sizes: dict[sp.Basic, int] = {}
+
+        def tree(e: sp.Basic) -> int:
+            return sizes.get(e, 1) if e.is_Symbol else 1 + sum(tree(a) for a in e.args)
+
+        for node in self.nodes:
+            sizes[node.symbol] = tree(node.definition)
+        return sizes.get(self.output, 1)
+
+    @cached_property
     def expr(self) -> sp.Expr:
         """The output written in the inputs alone."""
         return self.in_inputs(self.output)

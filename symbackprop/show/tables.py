@@ -45,9 +45,15 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
-def _forward_text(ex: Shown) -> list[str]:
+HEADER_SIZE = 40  # tree nodes of the output in the inputs that still fit the header line
+
+
+def _forward_text(ex: Shown, inputs: bool = False) -> list[str]:
     g = ex.graph
-    out = [f"Forward pass ({g.output} = {g.expr})"]
+    if inputs or g.expr_size <= HEADER_SIZE:
+        out = [f"Forward pass ({g.output} = {g.expr})"]
+    else:  # a whole program on one line is read by no one (and slow to write out): on request only
+        out = [f"Forward pass ({g.output} written in the inputs is long: --in-inputs shows it)"]
     if ex.at:
         out[0] += "  at " + ", ".join(f"{k} = {v}" for k, v in ex.at.items())
     out.append(_table(["node", "definition", "value"] if ex.values else ["node", "definition"],
@@ -147,7 +153,7 @@ def to_text(ex: Shown, inputs: bool = False) -> str:
     sympy.diff's form.
     """
     ex = view(ex)
-    out = _forward_text(ex)
+    out = _forward_text(ex, inputs)
     if ex.backward is None:
         return "\n".join(out)
     out.append("")
