@@ -39,8 +39,8 @@ if TYPE_CHECKING:
     from .graph import Graph, Node
 
 MAX_REWRITE_OPS = 200  # bounded effort: larger expressions are kept as they are
-REWRITE_SECONDS = 0.3  # ... and each of factor and cancel stops after this long (multivariate factoring)
-REWRITE_BUDGET = 1.0  # seconds for simplifying all adjoints of a pass; then they are kept as the chain rule gives them
+REWRITE_SECONDS = 0.15  # ... and each of factor and cancel stops after this long (multivariate factoring)
+REWRITE_BUDGET = 0.8  # seconds for simplifying all adjoints of a pass; then they are kept as the chain rule gives them
 MAX_REWRITE_TERMS = 400  # ... and so are those that multiply out to more terms (`_terms`): cancel took 6 s at 12000
 CHECK_POINTS = 3  # points of the check against the backward program's values
 AGREE_DIGITS = 30  # ... computed from 50-digit inputs, the two values must agree to this many digits
