@@ -53,7 +53,7 @@ def _forward_text(ex: Shown, inputs: bool = False) -> list[str]:
     if inputs or g.expr_size <= HEADER_SIZE:
         out = [f"Forward pass ({g.output} = {g.expr})"]
     else:  # a whole program on one line is read by no one (and slow to write out): on request only
-        out = [f"Forward pass ({g.output} written in the inputs is long: --in-inputs shows it)"]
+        out = [f"Forward pass ({g.output} from the {len(g.nodes)} nodes below; --in-inputs writes it out in full)"]
     if ex.at:
         out[0] += "  at " + ", ".join(f"{k} = {v}" for k, v in ex.at.items())
     out.append(_table(["node", "definition", "value"] if ex.values else ["node", "definition"],
