@@ -238,10 +238,20 @@ class NodeForm:
     def __init__(self, backward: Backward):
         self.backward = backward
         self.graph: Graph = backward.graph
+        self._shortest: dict[sp.Expr, sp.Expr] = {}  # pattern (`_pattern`) → its simplest form
+        self._proofs: dict[sp.Expr, str | None] = {}  # pattern of a difference → how it is 0, or None
 
     @cached_property
     def _nodes(self) -> frozenset:
         return frozenset(n.symbol for n in self.graph.nodes)
+
+    def _pattern(self, expr: sp.Expr) -> tuple[sp.Expr, dict[sp.Symbol, sp.Symbol]]:
+        """`expr` with its symbols renamed, in name order, to stand-ins (nodes and inputs apart, assumptions
+        kept), and the way back: dJ/dw11 and dJ/dw12 of one layer give the same pattern, simplified and
+        proved once. The renaming is one-to-one, so what holds for the pattern holds for `expr`."""
+        stand = {s: sp.Symbol(f"·{'n' if s in self._nodes else 'i'}{k}", **s.assumptions0)
+                 for k, s in enumerate(sorted(expr.free_symbols, key=lambda s: s.name))}
+        return expr.xreplace(stand), {v: k for k, v in stand.items()}
 
     @cached_property
     def locals(self) -> dict[tuple[sp.Symbol, sp.Symbol], sp.Expr]:
@@ -275,9 +285,14 @@ class NodeForm:
                 # one reader, nothing in common to cancel: the product of two forms already simplified
                 result[target] = orient(result[source] * local, self._nodes)
                 continue
-            left = end - time.monotonic()  # what remains of the effort bound of the whole pass
-            result[target] = shortest(sp.Add(*(result[source] * local for source, local in parts)), self._nodes,
-                                      min(REWRITE_SECONDS, left))
+            total = sp.Add(*(result[source] * local for source, local in parts))
+            pattern, back = self._pattern(total)  # units of a layer: one pattern under other names
+            if pattern not in self._shortest:
+                left = end - time.monotonic()  # what remains of the effort bound of the whole pass
+                self._shortest[pattern] = shortest(pattern, [k for k, v in back.items() if v in self._nodes],
+                                                   min(REWRITE_SECONDS, left))
+            with sp.evaluate(False):  # the names put back as they are (2*(x + y) stays factored)
+                result[target] = self._shortest[pattern].xreplace(back)
         for v in b.wrt:
             result.setdefault(v, sp.S.Zero)
         return result
@@ -344,7 +359,10 @@ class NodeForm:
                                kinds=SMALL)
         else:
             checks = self._against_backward_values(symbol, expr)
-            proof = symbolic_zero(expr - self.unsimplified.get(symbol, sp.S.Zero), rational=True)
+            pattern, _ = self._pattern(expr - self.unsimplified.get(symbol, sp.S.Zero))
+            if pattern not in self._proofs:  # a difference that is 0 is 0 under any renaming of its symbols
+                self._proofs[pattern] = symbolic_zero(pattern, rational=True)
+            proof = self._proofs[pattern]
             agree = all(c.equal for c in checks) and bool(checks)
             method = (f"in node names {proof}, each local rewrite proved" if proof else
                       "not proved in node names within the effort bound")
