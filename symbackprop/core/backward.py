@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from graphlib import TopologicalSorter
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 import sympy as sp
@@ -89,10 +88,10 @@ def _diff(expr: sp.Expr, p: sp.Symbol) -> sp.Expr:
     >>> _diff(3*w*x, w), _diff(w**2*x, w)
     (3*x, 2*w*x)
     """
-    if expr == p:
+    if expr is p:  # (a copy of p is differentiated by sympy.diff below, to the same 1)
         return sp.S.One
     if expr.is_Mul:
-        others = [a for a in expr.args if a != p]
+        others = [a for a in expr.args if a is not p]  # (a copy of p among them fails the test below)
         if len(others) == len(expr.args) - 1 and not any(p in a.free_symbols for a in others):
             return sp.Mul(*others)
     return sp.diff(expr, p)
@@ -181,35 +180,35 @@ class Backward:
         return reach
 
     def _target_order(self, live: set[sp.Symbol]) -> list[sp.Symbol]:
-        """Values right to left: each after all the nodes that read it (graphlib, in batches).
+        """Values right to left, each after every node that reads it.
 
-        Within a batch inputs come first, then nodes in forward order, as on the slides
-        (dJ/dβ_j before dJ/dz_j, dJ/du1 before dJ/du2).
+        A value's level is the longest path from it to the output (the output 0, what the output reads
+        1, …); values go level by level, and within a level inputs come first, then nodes in forward
+        order, as on the slides (dJ/dβ_j before dJ/dz_j, dJ/du1 before dJ/du2). The forward order
+        already lists every reader after what it reads, so one pass right to left finds the levels.
         """
-        sorter = TopologicalSorter({v: [c.symbol for c in self.graph.consumers[v] if c.symbol in live]
-                                    for v in live})
+        level: dict[sp.Symbol, int] = {}
+        for node in reversed(self.graph.nodes):
+            if node.symbol in live:
+                here = level.setdefault(node.symbol, 0)
+                for p in node.parents:
+                    if p in live and level.get(p, -1) <= here:
+                        level[p] = here + 1
         position: dict[sp.Symbol, int] = {}
-        for s in (*self.wrt, *self.graph.inputs, *(n.symbol for n in self.graph.nodes)):
+        for s in (*self.wrt, *(n.symbol for n in self.graph.nodes)):
             position.setdefault(s, len(position))
-        order: list[sp.Symbol] = []
-        sorter.prepare()
-        while sorter.is_active():
-            batch = sorted(sorter.get_ready(), key=position.__getitem__)
-            order.extend(batch)
-            sorter.done(*batch)
-        return order
+        return sorted(level, key=lambda s: (level[s], position[s]))
 
     def _adjoint_steps(self, live: set[sp.Symbol]) -> Iterable[AdjointStep]:
         """For every value right to left, one step per node that reads it."""
-        for target in self._target_order(live):
-            if target == self.output or (not self.graph.is_node(target) and target not in self._wrt_set):
-                continue
-            consumers = [c for c in self.graph.consumers[target] if c.symbol in live]
+        upstream = {self.output: sp.S.One}  # dJ/dJ = 1, then the symbol dJ_dv of each node v read
+        for target in self._target_order(live)[1:]:  # the output comes first; it has no step
+            consumers = [c.symbol for c in self.graph.consumers[target] if c.symbol in live]
             for consumer in consumers:
-                local = self._local[(consumer.symbol, target)]
-                upstream = sp.S.One if consumer.symbol == self.output else self.adjoint_symbol(consumer.symbol)
-                yield AdjointStep(target, consumer.symbol, local, upstream * local,
-                                  len(consumers) > 1, self.output)
+                if consumer not in upstream:
+                    upstream[consumer] = self.adjoint_symbol(consumer)
+                local = self._local[(consumer, target)]
+                yield AdjointStep(target, consumer, local, upstream[consumer] * local, len(consumers) > 1, self.output)
 
     # --- reading the result -----------------------------------------------------------------------
 
