@@ -29,7 +29,8 @@ class PerVariable(Mapping):
     inputs on first read: long to write out for a large program, and shown only on request (--in-inputs, JSON).
 
     >>> ex = explain(Graph.from_expr("x*y"))
-    >>> dict(ex.direct), ex.gradient == {ex.graph.symbol("x"): ex.graph.symbol("y"), ex.graph.symbol("y"): ex.graph.symbol("x")}
+    >>> x, y = ex.graph.symbol("x"), ex.graph.symbol("y")
+    >>> dict(ex.direct), ex.gradient == {x: y, y: x}
     ({x: y, y: x}, True)
     """
 

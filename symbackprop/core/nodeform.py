@@ -31,8 +31,16 @@ from typing import TYPE_CHECKING, Iterable
 import sympy as sp
 from sympy.solvers.solveset import invert_real
 
-from .verify import (Equivalence, OutOfTime, PointCheck, deadline, equivalent, expanded_size, random_points,
-                     symbolic_zero)
+from .verify import (
+    Equivalence,
+    OutOfTime,
+    PointCheck,
+    deadline,
+    equivalent,
+    expanded_size,
+    random_points,
+    symbolic_zero,
+)
 
 if TYPE_CHECKING:
     from .backward import Backward
@@ -41,7 +49,7 @@ if TYPE_CHECKING:
 MAX_REWRITE_OPS = 200  # bounded effort: larger expressions are kept as they are
 REWRITE_SECONDS = 0.15  # ... and each of factor and cancel stops after this long (multivariate factoring)
 REWRITE_BUDGET = 0.8  # seconds for simplifying all adjoints of a pass; then they are kept as the chain rule gives them
-MAX_REWRITE_TERMS = 400  # ... and so are those that multiply out to more terms (`_terms`): cancel took 6 s at 12000
+MAX_REWRITE_TERMS = 100  # ... and so are those that multiply out to more terms (`_terms`): no form that won had over 40
 CHECK_POINTS = 3  # points of the check against the backward program's values
 AGREE_DIGITS = 30  # ... computed from 50-digit inputs, the two values must agree to this many digits
 SMALL = ("small",)  # points for comparing two forms the toolkit derived itself (no adversary): exact, cheap

@@ -1,14 +1,14 @@
 """Writing a value in for a symbol, all through an expression: how nodes and adjoints become formulas
 in the inputs (`Graph.in_inputs`, `Backward.gradient`).
 
->>> from typing import Mapping
-
-import sympy as sp
+>>> import sympy as sp
 >>> x, t = sp.symbols("x t")
 >>> substitute(sp.cos(t), t, x**2)
 cos(x**2)
 """
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import sympy as sp
 

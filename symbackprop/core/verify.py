@@ -96,7 +96,8 @@ def _ranges(checks: Sequence[PointCheck]) -> str:
     """Where the points lay: per variable for a few, one range for many (a line a reader takes in at once).
 
     >>> x, y = sp.symbols("x y")
-    >>> _ranges([PointCheck({x: sp.Rational(-1625, 2), y: 2}, 0, 0, True, True), PointCheck({x: 3, y: 1}, 0, 0, True, True)])
+    >>> at = [{x: sp.Rational(-1625, 2), y: 2}, {x: 3, y: 1}]
+    >>> _ranges([PointCheck(p, 0, 0, True, True) for p in at])
     ' (x from -812 to 3, y from 1 to 2)'
     >>> many = sp.symbols("a:5")
     >>> _ranges([PointCheck({s: k - 2 for k, s in enumerate(many)}, 0, 0, True, True)])
