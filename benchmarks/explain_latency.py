@@ -61,6 +61,53 @@ J = log(1 + u^2)
 """
 
 
+# Held-out style programs written for issue 12 (not tuned against): each exercises what the two above do not.
+# A 3-2-2-1 net with tanh layers and a squared error (all 21 inputs are variables).
+TANH_MSE = """a1 = w11*x1 + w12*x2 + w13*x3 + b1
+a2 = w21*x1 + w22*x2 + w23*x3 + b2
+h1 = tanh(a1)
+h2 = tanh(a2)
+c1 = u11*h1 + u12*h2 + d1
+c2 = u21*h1 + u22*h2 + d2
+k1 = tanh(c1)
+k2 = tanh(c2)
+o = v1*k1 + v2*k2 + c0
+err = o - t
+J = err^2/2
+"""
+
+# Fan-out (s, d, n, a, r, q each read 2-4 times), division, sqrt, Abs, Max, exp, log.
+FAN_OUT = """s = x + y
+d = x - y
+n = sqrt(s^2 + d^2 + eps)
+a = abs(d)/n
+m = Max(s, 0)
+r = m/(1 + a)
+q = r*s + a*d
+k = exp(-q^2)
+w = log(1 + exp(r))
+z = k*w/(x^2 + 1)
+J = z + q/n
+"""
+
+# A stable softmax over 3 classes (Max-shifted) with cross-entropy and weight decay.
+SOFTMAX = """z1 = w1*x + b1
+z2 = w2*x + b2
+z3 = w3*x + b3
+m = Max(z1, z2, z3)
+e1 = exp(z1 - m)
+e2 = exp(z2 - m)
+e3 = exp(z3 - m)
+S = e1 + e2 + e3
+p1 = e1/S
+p2 = e2/S
+p3 = e3/S
+L = -(y1*log(p1) + y2*log(p2) + y3*log(p3))
+R = (w1^2 + w2^2 + w3^2)/2
+J = L + lam*R
+"""
+
+
 def run(args: list[str]) -> tuple[float, float]:
     """Wall seconds and CPU seconds of one `python -m symbackprop explain ...` process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -81,6 +128,8 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="explain-latency-"))
     (folder / "micrograd.txt").write_text(MICROGRAD)
     (folder / "twenty.txt").write_text(TWENTY_LINES)
+    for name, program in (("tanh_mse", TANH_MSE), ("fan_out", FAN_OUT), ("softmax", SOFTMAX)):
+        (folder / f"{name}.txt").write_text(program)
     net = two_layer_net(4, 3)
     (folder / "net43.txt").write_text(str(net) + "\n")
     cases = [
@@ -91,6 +140,9 @@ def main() -> None:
         ("20-line classifier, all 17 inputs", ["--steps", str(folder / "twenty.txt")]),
         ("two_layer_net(4, 3), all 20 inputs",
          ["--steps", str(folder / "net43.txt"), "--wrt", ",".join(map(str, net.inputs))]),
+        ("3-2-2-1 tanh net, squared error, 11 lines", ["--steps", str(folder / "tanh_mse.txt")]),
+        ("fan-out, sqrt, abs, Max, 11 lines", ["--steps", str(folder / "fan_out.txt")]),
+        ("softmax + cross-entropy + decay, 14 lines", ["--steps", str(folder / "softmax.txt")]),
     ]
     print(f"{'command':<52} {'wall s':>7} {'/x^2':>6} {'cpu s':>7} {'/x^2':>6}")
     base_wall = base_cpu = None

@@ -159,6 +159,7 @@ class Backward:
             (node.symbol, p): local for node in graph.nodes if node.symbol in live
             for p, local in local_derivatives(node, live).items()}
         self.steps: tuple[AdjointStep, ...] = tuple(self._adjoint_steps(live))
+        self._gradients: dict[sp.Symbol, sp.Expr] = {}  # written in the inputs once, read by every check
 
     # --- the pass ---------------------------------------------------------------------------------
 
@@ -272,7 +273,9 @@ class Backward:
         if symbol not in self._wrt_set:
             raise GraphError(f"'{v}' is not among the variables of this backward pass "
                              f"({', '.join(map(str, self.wrt))}); use graph.backward(wrt=[...])")
-        return self._in_inputs(self.adjoints[symbol])
+        if symbol not in self._gradients:
+            self._gradients[symbol] = self._in_inputs(self.adjoints[symbol])
+        return self._gradients[symbol]
 
     def _in_inputs(self, expr: sp.Expr) -> sp.Expr:
         """Replace adjoint symbols (right to left), then node symbols, by what they stand for."""

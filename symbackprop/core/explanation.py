@@ -12,7 +12,7 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Iterable, Iterator, Mapping
 
 import sympy as sp
 
@@ -21,7 +21,34 @@ from .graph import Graph
 from .indexform import IndexRow, index_form
 from .kinks import Kink, kinks
 from .nodeform import NodeFormGradient, node_form
-from .verify import Verification
+from .verify import VariableCheck, Verification
+
+
+class PerVariable(Mapping):
+    """variable → the chain-rule gradient (`"chain_rule"`) or sympy.diff's (`"direct"`), written in the
+    inputs on first read: long to write out for a large program, and shown only on request (--in-inputs, JSON).
+
+    >>> ex = explain(Graph.from_expr("x*y"))
+    >>> x, y = ex.graph.symbol("x"), ex.graph.symbol("y")
+    >>> dict(ex.direct), ex.gradient == {x: y, y: x}
+    ({x: y, y: x}, True)
+    """
+
+    def __init__(self, results: Iterable[VariableCheck], which: str):
+        self._results = {r.variable: r for r in results}
+        self._which = which
+
+    def __getitem__(self, variable: sp.Symbol) -> sp.Expr:
+        return getattr(self._results[variable], self._which)  # a cached property of the verdict
+
+    def __iter__(self) -> Iterator[sp.Symbol]:
+        return iter(self._results)
+
+    def __len__(self) -> int:
+        return len(self._results)
+
+    def __repr__(self) -> str:
+        return f"PerVariable({self._which} of {', '.join(map(str, self._results))})"
 
 
 @dataclass(frozen=True)
@@ -30,8 +57,8 @@ class Explanation:
 
     graph: Graph
     backward: Backward
-    gradient: dict[sp.Symbol, sp.Expr]  # chain rule, written in the inputs
-    direct: dict[sp.Symbol, sp.Expr]  # sympy.diff of graph.expr
+    gradient: Mapping[sp.Symbol, sp.Expr]  # chain rule, written in the inputs (on first read)
+    direct: Mapping[sp.Symbol, sp.Expr]  # sympy.diff of graph.expr (on first read)
     verification: Verification
     at: dict[sp.Symbol, sp.Expr] | None = None
     values: dict[sp.Symbol, sp.Expr] | None = None  # every input, node and adjoint symbol, exact
@@ -53,8 +80,8 @@ def explain(graph: Graph, wrt: Iterable[sp.Symbol | str] | None = None,
     """Run the backward pass, verify it, and (with `at`) evaluate everything exactly at that point."""
     backward = graph.backward(wrt)
     verification = backward.verify(points=points, seed=seed)
-    gradient = {r.variable: r.chain_rule for r in verification.results}
-    direct = {r.variable: r.direct for r in verification.results}
+    gradient = PerVariable(verification.results, "chain_rule")
+    direct = PerVariable(verification.results, "direct")
     forms = {backward.graph.symbol(k): v for k, v in node_form(backward).items()}
     rows = tuple(index_form(backward))
     if at is None:

@@ -24,7 +24,7 @@ import sympy as sp
 
 from ..errors import GraphError
 from ..read.parse import parse_expr, parse_program
-from .substitution import substitute
+from .substitution import substitute_all
 
 if TYPE_CHECKING:
     from .backward import Backward
@@ -172,18 +172,53 @@ class Graph:
         return {s: tuple(r) for s, r in readers.items()}
 
     @cached_property
+    def _written_out(self) -> dict[sp.Symbol, sp.Expr]:
+        """Node → its definition written in the inputs, for the first nodes in forward order (`in_inputs`)."""
+        return {}
+
+    @cached_property
+    def _index(self) -> dict[sp.Symbol, int]:
+        return {n.symbol: i for i, n in enumerate(self.nodes)}
+
+    @cached_property
+    def expr_size(self) -> int:
+        """How many tree nodes `expr` has, counted without writing it out (each node's definition in full
+        wherever it is read): whether it fits on a line.
+
+        >>> Graph.from_steps("t = x^2\\nJ = t*sin(t)").expr_size  # x**2*sin(x**2): Mul, Pow, x, 2, sin, Pow, x, 2
+        8
+        """
+        sizes: dict[sp.Basic, int] = {}
+
+        def tree(e: sp.Basic) -> int:
+            return sizes.get(e, 1) if e.is_Symbol else 1 + sum(tree(a) for a in e.args)
+
+        for node in self.nodes:
+            sizes[node.symbol] = tree(node.definition)
+        return sizes.get(self.output, 1)
+
+    @cached_property
     def expr(self) -> sp.Expr:
         """The output written in the inputs alone."""
         return self.in_inputs(self.output)
 
     def in_inputs(self, expr: sp.Expr | sp.Symbol) -> sp.Expr:
-        """Replace node symbols in `expr` by their definitions, all the way down to the inputs."""
-        present = {s for s in expr.free_symbols if s in self._node}  # kept up to date, not recomputed
-        for node in reversed(self.nodes):
-            if node.symbol in present:
-                expr = substitute(expr, node.symbol, node.definition)
-                present.update(p for p in node.parents if p in self._node)
-        return expr
+        """Replace node symbols in `expr` by their definitions, all the way down to the inputs.
+
+        Each node is written out once per graph (`_written_out`) and then put in wherever it is read: a
+        node such as Max(z1, z2, z3), which sympy takes long to build, is built once, not once per gradient.
+
+        >>> g = Graph.from_steps("t = x^2\\nu = sin(t)")
+        >>> g.in_inputs(g.symbol("u") * g.symbol("t"))
+        x**2*sin(x**2)
+        """
+        present = [s for s in expr.free_symbols if s in self._node]
+        if not present:
+            return expr
+        written = self._written_out
+        for node in self.nodes[len(written):max(self._index[s] for s in present) + 1]:  # in forward order
+            written[node.symbol] = substitute_all(node.definition, written)
+        return substitute_all(expr, written)
 
     def order(self) -> list[sp.Symbol]:
         """Inputs and nodes in an order where every value comes after what it reads (graphlib)."""

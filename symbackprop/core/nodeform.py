@@ -10,7 +10,8 @@ y = 1/(1 + exp(−a)). Three passes turn that into what the slides write:
    (exp(−a) = (1 − y)/y), which turns σ′ into y(1 − y). Each rewrite is kept only if, with the node's
    definition put back, it is `equivalent` to the local derivative it replaces.
 2. **Adjoints in node names**, right to left: dJ/dv = Σ dJ/dc · ∂c/∂v over the nodes c that read v, each
-   adjoint simplified (the shortest of the sum as it is, `factor` and `cancel`) before it is used.
+   adjoint simplified (the shortest of the sum as it is, `factor` and `cancel`) before it is used, with
+   bounded effort (sums that multiply out to many terms, or a pass that has used its time, stay as they are).
 3. **A check**: every node-form gradient, with node definitions substituted back down to the inputs,
    must be `equivalent` to the chain-rule gradient in the inputs; otherwise the input form is used.
 
@@ -21,35 +22,63 @@ y = 1/(1 + exp(−a)). Three passes turn that into what the slides write:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from functools import cached_property
+from math import prod
 from typing import TYPE_CHECKING, Iterable
 
 import sympy as sp
+from sympy.solvers.solveset import invert_real
 
-from .verify import Equivalence, PointCheck, equivalent, random_points, symbolic_zero
+from .verify import (
+    Equivalence,
+    OutOfTime,
+    PointCheck,
+    deadline,
+    equivalent,
+    expanded_size,
+    random_points,
+    symbolic_zero,
+)
 
 if TYPE_CHECKING:
     from .backward import Backward
     from .graph import Graph, Node
 
 MAX_REWRITE_OPS = 200  # bounded effort: larger expressions are kept as they are
+REWRITE_SECONDS = 0.15  # ... and each of factor and cancel stops after this long (multivariate factoring)
+REWRITE_BUDGET = 0.8  # seconds for simplifying all adjoints of a pass; then they are kept as the chain rule gives them
+MAX_REWRITE_TERMS = 100  # ... and so are those that multiply out to more terms (`_terms`): no form that won had over 40
 CHECK_POINTS = 3  # points of the check against the backward program's values
-MAX_DIRECT_CHECK_OPS = 150  # above this, the proof goes through node names (see `NodeForm.gradient`)
+AGREE_DIGITS = 30  # ... computed from 50-digit inputs, the two values must agree to this many digits
+SMALL = ("small",)  # points for comparing two forms the toolkit derived itself (no adversary): exact, cheap
+MAX_DIRECT_CHECK_SIZE = 250  # tree nodes of both sides in the inputs; above, the proof goes through node names
 
 
 @dataclass(frozen=True)
 class NodeFormGradient:
-    """dJ/dv written in node and input names (`expr`), and how it was checked against the input form."""
+    """dJ/dv written in node and input names (`expr`), and how it was checked against the input form
+    (the chain-rule gradient written in the inputs, built on first read)."""
 
     variable: sp.Symbol
     expr: sp.Expr
-    input_form: sp.Expr
     check: Equivalence
+    backward: Backward = field(repr=False, compare=False)
+
+    @cached_property
+    def input_form(self) -> sp.Expr:
+        return self.backward.gradient(self.variable)
 
     @property
     def checked(self) -> bool:
         return self.check.equal
+
+    @property
+    def rewritten(self) -> bool:
+        """Whether this form differs from the input form (it does wherever it names a node)."""
+        nodes = self.backward.graph.is_node
+        return any(nodes(s) for s in self.expr.free_symbols) or self.expr != self.input_form
 
 
 def _negative_terms(f: sp.Expr) -> int:
@@ -99,19 +128,44 @@ def _size(expr: sp.Expr) -> tuple[int, int]:
     return len(str(expr)), sp.count_ops(expr)
 
 
-def shortest(expr: sp.Expr, nodes: Iterable[sp.Symbol] = ()) -> sp.Expr:
-    """The shortest of `expr`, `factor(expr)` and `cancel(expr)` (signs oriented), as a course would write it.
+def _terms(expr: sp.Expr, cap: int = 10**6) -> tuple[int, int]:
+    """About how many terms the numerator and denominator of `expr` have once over a common denominator and
+    multiplied out (functions count as one symbol), without doing it: what `factor` and `cancel` face.
+
+    >>> a, b, c, d = sp.symbols("a b c d")
+    >>> _terms((a + b)**2 / (c + d) + sp.sin(a + b))  # an upper bound: (a + b)² has 3 terms, not 4
+    (6, 2)
+    """
+    if expr.is_Add:
+        parts = [_terms(a, cap) for a in expr.args]
+        denominator = min(cap, prod(d for _, d in parts))
+        return min(cap, sum(n * denominator // d for n, d in parts)), denominator
+    if expr.is_Mul:
+        parts = [_terms(a, cap) for a in expr.args]
+        return min(cap, prod(n for n, _ in parts)), min(cap, prod(d for _, d in parts))
+    if expr.is_Pow and expr.exp.is_Integer:
+        n, d = _terms(expr.base, cap)
+        k = min(abs(int(expr.exp)), 64)
+        n, d = min(cap, n ** k), min(cap, d ** k)
+        return (n, d) if expr.exp > 0 else (d, n)
+    return 1, 1
+
+
+def shortest(expr: sp.Expr, nodes: Iterable[sp.Symbol] = (), seconds: float = REWRITE_SECONDS) -> sp.Expr:
+    """The shortest of `expr`, `factor(expr)` and `cancel(expr)` (signs oriented), as a course would write it;
+    each of factor and cancel is given at most `seconds`.
 
     >>> y, s = sp.symbols("y y_star")
     >>> shortest((s/y - (1 - s)/(1 - y)) * y * (1 - y))
     -y + y_star
     """
     candidates = [orient(expr, nodes)]
-    if sp.count_ops(expr) <= MAX_REWRITE_OPS:
+    if seconds > 0 and sp.count_ops(expr) <= MAX_REWRITE_OPS and max(_terms(expr)) <= MAX_REWRITE_TERMS:
         for step in (sp.factor, sp.cancel):
             try:
-                candidates.append(orient(step(expr), nodes))
-            except (sp.PolynomialError, TypeError, ValueError, RecursionError):
+                with deadline(seconds):
+                    candidates.append(orient(step(expr), nodes))
+            except (sp.PolynomialError, TypeError, ValueError, RecursionError, OutOfTime):
                 continue
     return min(candidates, key=_size)
 
@@ -121,6 +175,35 @@ def _pieces(definition: sp.Expr, parent: sp.Symbol) -> list[sp.Expr]:
     found = {e for e in sp.preorder_traversal(definition)
              if not e.is_Atom and parent in e.free_symbols and e != definition}
     return sorted(found, key=lambda e: -sp.count_ops(e))
+
+
+def solve_for(f: sp.Expr, v: sp.Symbol, k: sp.Symbol) -> sp.Expr | None:
+    """The one real k with v = f(k), by sympy's `invert_real` (undoing f operation by operation), or None
+    where there is not exactly one (or it is not found). Unchecked: a rewrite that uses it is proved.
+
+    >>> y, k = sp.symbols("y k")
+    >>> solve_for(1/(1 + k), y, k), solve_for(sp.sqrt(k + 1), y, k), solve_for(k**2, y, k)
+    (-1 + 1/y, y**2 - 1, None)
+    """
+    try:
+        unknown, found = invert_real(f, v, k)
+    except (NotImplementedError, TypeError, ValueError, AttributeError):
+        return None
+    solutions = _elements(found) if unknown == k else None
+    return solutions[0] if solutions is not None and len(solutions) == 1 else None
+
+
+def _elements(found: sp.Set) -> list[sp.Expr] | None:
+    """The listed elements of {s} ∩ ℝ, or of the image of such a set (what `invert_real` returns), else None."""
+    if isinstance(found, sp.FiniteSet):
+        return list(found)
+    if isinstance(found, sp.Intersection):
+        finite = [a for a in found.args if isinstance(a, sp.FiniteSet)]
+        return list(finite[0]) if len(finite) == 1 else None
+    if isinstance(found, sp.ImageSet) and len(found.base_sets) == 1:
+        inner = _elements(found.base_sets[0])
+        return None if inner is None else [found.lamda(e) for e in inner]
+    return None
 
 
 def local_in_nodes(node: Node, parent: sp.Symbol, local: sp.Expr) -> sp.Expr:
@@ -140,21 +223,18 @@ def local_in_nodes(node: Node, parent: sp.Symbol, local: sp.Expr) -> sp.Expr:
         unknown = sp.Dummy("k")
         for piece in _pieces(d, parent)[:4]:
             with_unknown = d.xreplace({piece: unknown})
-            if parent in with_unknown.free_symbols:
-                continue
-            try:
-                solutions = sp.solve(sp.Eq(v, with_unknown), unknown, dict=False)
-            except (NotImplementedError, TypeError, ValueError):
-                continue
-            if len(solutions) == 1:
-                rewritten = shortest(local.xreplace({piece: solutions[0]}), [v])
+            if parent in with_unknown.free_symbols or parent in local.xreplace({piece: unknown}).free_symbols:
+                continue  # the piece does not hold every parent of the node or of its derivative: no rewrite
+            solution = solve_for(with_unknown, v, unknown)
+            if solution is not None:
+                rewritten = shortest(local.xreplace({piece: solution}), [v])
                 if parent not in rewritten.free_symbols:
                     candidates.append(rewritten)
     best = local
     for candidate in sorted(candidates, key=_size):
         if _size(candidate) >= _size(best):
             break
-        if equivalent(candidate.xreplace({v: d}), local, points=3).equal:
+        if equivalent(candidate.xreplace({v: d}), local, points=3, kinds=SMALL).equal:
             best = candidate
             break
     return best
@@ -166,10 +246,20 @@ class NodeForm:
     def __init__(self, backward: Backward):
         self.backward = backward
         self.graph: Graph = backward.graph
+        self._shortest: dict[sp.Expr, sp.Expr] = {}  # pattern (`_pattern`) → its simplest form
+        self._proofs: dict[sp.Expr, str | None] = {}  # pattern of a difference → how it is 0, or None
 
     @cached_property
     def _nodes(self) -> frozenset:
         return frozenset(n.symbol for n in self.graph.nodes)
+
+    def _pattern(self, expr: sp.Expr) -> tuple[sp.Expr, dict[sp.Symbol, sp.Symbol]]:
+        """`expr` with its symbols renamed, in name order, to stand-ins (nodes and inputs apart, assumptions
+        kept), and the way back: dJ/dw11 and dJ/dw12 of one layer give the same pattern, simplified and
+        proved once. The renaming is one-to-one, so what holds for the pattern holds for `expr`."""
+        stand = {s: sp.Symbol(f"·{'n' if s in self._nodes else 'i'}{k}", **s.assumptions0)
+                 for k, s in enumerate(sorted(expr.free_symbols, key=lambda s: s.name))}
+        return expr.xreplace(stand), {v: k for k, v in stand.items()}
 
     @cached_property
     def locals(self) -> dict[tuple[sp.Symbol, sp.Symbol], sp.Expr]:
@@ -194,10 +284,23 @@ class NodeForm:
         b = self.backward
         result: dict[sp.Symbol, sp.Expr] = {b.output: sp.S.One}
         terms: dict[sp.Symbol, list[sp.Expr]] = {}
+        end = time.monotonic() + REWRITE_BUDGET
         for step in b.steps:
             terms.setdefault(step.target, []).append((step.source, self.locals[(step.source, step.target)]))
         for target, parts in terms.items():  # steps run right to left: every source is done first
-            result[target] = shortest(sp.Add(*(result[source] * local for source, local in parts)), self._nodes)
+            (source, local), *more = parts
+            if not more and not result[source].free_symbols & local.free_symbols:
+                # one reader, nothing in common to cancel: the product of two forms already simplified
+                result[target] = orient(result[source] * local, self._nodes)
+                continue
+            total = sp.Add(*(result[source] * local for source, local in parts))
+            pattern, back = self._pattern(total)  # units of a layer: one pattern under other names
+            if pattern not in self._shortest:
+                left = end - time.monotonic()  # what remains of the effort bound of the whole pass
+                self._shortest[pattern] = shortest(pattern, [k for k, v in back.items() if v in self._nodes],
+                                                   min(REWRITE_SECONDS, left))
+            with sp.evaluate(False):  # the names put back as they are (2*(x + y) stays factored)
+                result[target] = self._shortest[pattern].xreplace(back)
         for v in b.wrt:
             result.setdefault(v, sp.S.Zero)
         return result
@@ -213,10 +316,10 @@ class NodeForm:
 
     @cached_property
     def _point_values(self) -> list[tuple[dict, dict]]:
-        """(point, every node and adjoint value there) at 3 small random points, to 50 digits: the backward
+        """(point, every node and adjoint value there) at 3 small random points, from 50-digit inputs: the backward
         program run once per point serves every variable's check."""
         found = []
-        for point in random_points(self.graph.inputs, CHECK_POINTS, seed=0, tries=4, kinds=("small",)):
+        for point in random_points(self.graph.inputs, CHECK_POINTS, seed=0, tries=4, kinds=SMALL):
             try:
                 values = self.backward.values({k: sp.Float(v, 50) for k, v in point.items()})
             except (ArithmeticError, ValueError, TypeError):
@@ -231,39 +334,51 @@ class NodeForm:
         point (which `verify` checks against sympy.diff); points where either is not a finite real are skipped."""
         checks = []
         for point, values in self._point_values:
-            left = sp.N(expr.xreplace(values), 40)
-            right = sp.N(values.get(self.backward.adjoint_symbol(symbol), sp.S.Zero), 40)
+            left = sp.N(expr.xreplace(values), AGREE_DIGITS + 10)
+            right = sp.N(values.get(self.backward.adjoint_symbol(symbol), sp.S.Zero), AGREE_DIGITS + 10)
             if not (left.is_real and right.is_real and left.is_finite and right.is_finite):
                 continue
-            equal = abs(left - right) <= sp.Float("1e-30") * max(abs(left), abs(right), sp.Float(1))
+            equal = abs(left - right) <= sp.Float(10) ** -AGREE_DIGITS * max(abs(left), abs(right), sp.Float(1))
             checks.append(PointCheck(point, left, right, bool(equal), False))
         return tuple(checks)
+
+    @cached_property
+    def _size(self):
+        """Tree nodes of a node-form expression written in the inputs, without writing it out."""
+        program = expanded_size(self.backward)
+
+        def size(e: sp.Basic) -> int:
+            return program(e) if e.is_Symbol else 1 + sum(size(a) for a in e.args)
+        return size
 
     def gradient(self, v: sp.Symbol | str) -> NodeFormGradient:
         """dJ/dv in node names, checked against the chain-rule gradient in the inputs.
 
-        The check substitutes node definitions back and calls `equivalent` (exact points, then a symbolic
-        proof). Where that difference is too large for a quick proof, the proof is made in node names
-        instead: each local rewrite was proved on its own, so it remains to show that the simplified form
-        equals the unsimplified chain rule with those locals (a small rational identity), and the node
-        form is compared at 3 points with the backward program's adjoint values.
+        Where both, written in the inputs, are small, the check substitutes node definitions back and calls
+        `equivalent` (exact points, then a symbolic proof). Otherwise the proof is made in node names
+        instead, without writing either out: each local rewrite was proved on its own, so it remains to
+        show that the simplified form equals the unsimplified chain rule with those locals (a small rational
+        identity), and the node form is compared at 3 points with the backward program's adjoint values.
         """
         symbol = self.graph.symbol(v)
-        input_form = self.backward.gradient(symbol)
         expr = self.adjoints[symbol]
-        in_inputs = self.graph.in_inputs(expr)
-        if sp.count_ops(in_inputs) + sp.count_ops(input_form) <= MAX_DIRECT_CHECK_OPS:
-            check = equivalent(in_inputs, input_form, self.graph.inputs)
+        if self._size(expr) + self._size(self.backward.adjoint_symbol(symbol)) <= MAX_DIRECT_CHECK_SIZE:
+            check = equivalent(self.graph.in_inputs(expr), self.backward.gradient(symbol), self.graph.inputs,
+                               kinds=SMALL)
         else:
             checks = self._against_backward_values(symbol, expr)
-            proof = symbolic_zero(expr - self.unsimplified.get(symbol, sp.S.Zero))
+            pattern, _ = self._pattern(expr - self.unsimplified.get(symbol, sp.S.Zero))
+            if pattern not in self._proofs:  # a difference that is 0 is 0 under any renaming of its symbols
+                self._proofs[pattern] = symbolic_zero(pattern, rational=True)
+            proof = self._proofs[pattern]
             agree = all(c.equal for c in checks) and bool(checks)
             method = (f"in node names {proof}, each local rewrite proved" if proof else
                       "not proved in node names within the effort bound")
-            check = Equivalence(agree and proof is not None, proof is not None and agree, method, checks)
+            check = Equivalence(agree and proof is not None, proof is not None and agree, method, checks,
+                                digits=AGREE_DIGITS)
         if not check.equal:  # never show an unproved form: fall back to the inputs
-            expr = input_form
-        return NodeFormGradient(symbol, expr, input_form, check)
+            expr = self.backward.gradient(symbol)
+        return NodeFormGradient(symbol, expr, check, self.backward)
 
 
 def node_form(backward: Backward, wrt: Iterable[sp.Symbol | str] | None = None) -> dict[str, NodeFormGradient]:

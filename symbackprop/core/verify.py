@@ -64,6 +64,7 @@ class Equivalence:
     method: str  # how the symbolic step went ("expands to 0", ...) or why it was not conclusive
     checks: tuple[PointCheck, ...]
     deep: bool = False  # the differences at the points were also computed to DEEP_DIGITS
+    digits: int = DIGITS  # the values that are not exact agree to this many significant digits
 
     @property
     def how(self) -> str:
@@ -71,7 +72,7 @@ class Equivalence:
         if self.checks:
             exact = all(c.exact for c in self.checks)
             agree = sum(c.equal for c in self.checks)
-            kind = "exactly" if exact else f"to {DIGITS} digits" + (
+            kind = "exactly" if exact else f"to {self.digits} digits" + (
                 f", differences to {DEEP_DIGITS} digits" if self.deep else "")
             if agree == len(self.checks):
                 parts.append(f"equal at {len(self.checks)} random points{_ranges(self.checks)} ({kind})")
@@ -88,10 +89,26 @@ class Equivalence:
         return next((c for c in self.checks if not c.equal), None)
 
 
+RANGES_PER_VARIABLE = 3  # up to this many variables each gets its range; more share one
+
+
 def _ranges(checks: Sequence[PointCheck]) -> str:
-    """` (x from -812.5 to 0.0031)`: where the points lay, per variable."""
+    """Where the points lay: per variable for a few, one range for many (a line a reader takes in at once).
+
+    >>> x, y = sp.symbols("x y")
+    >>> at = [{x: sp.Rational(-1625, 2), y: 2}, {x: 3, y: 1}]
+    >>> _ranges([PointCheck(p, 0, 0, True, True) for p in at])
+    ' (x from -812 to 3, y from 1 to 2)'
+    >>> many = sp.symbols("a:5")
+    >>> _ranges([PointCheck({s: k - 2 for k, s in enumerate(many)}, 0, 0, True, True)])
+    ' (5 variables, values from -2 to 2)'
+    """
+    symbols = list(checks[0].point)
+    if len(symbols) > RANGES_PER_VARIABLE:
+        values = [float(v) for c in checks for v in c.point.values()]
+        return f" ({len(symbols)} variables, values from {min(values):.3g} to {max(values):.3g})"
     spans = []
-    for s in checks[0].point:
+    for s in symbols:
         values = [float(c.point[s]) for c in checks]
         spans.append(f"{s} from {min(values):.3g} to {max(values):.3g}")
     return f" ({', '.join(spans)})" if spans else ""
@@ -117,8 +134,16 @@ def _opaque(expr: sp.Expr) -> sp.Expr:
     return opaque(expr)
 
 
-def symbolic_zero(difference: sp.Expr) -> str | None:
-    """A short account of how `difference` simplifies to 0, or None if bounded effort does not show it."""
+def symbolic_zero(difference: sp.Expr, rational: bool = False) -> str | None:
+    """A short account of how `difference` simplifies to 0, or None if bounded effort does not show it.
+
+    `rational=True` when the difference is a rational function of its symbols (a node form against the
+    chain rule in node names): `cancel` is then tried before `expand`, which cannot clear denominators.
+
+    >>> y = sp.Symbol("y")
+    >>> symbolic_zero(y*(1 - y)/(y - y**2) - 1), symbolic_zero(y*(1 - y)/(y - y**2) - 1, rational=True)
+    ('cancels to 0', 'cancels to 0')
+    """
     if difference == 0:
         return "is identically 0"
     difference = to_elementary(difference)
@@ -130,7 +155,9 @@ def symbolic_zero(difference: sp.Expr) -> str | None:
              ("expands to 0 with functions expanded", sp.expand, MAX_SIMPLIFY_OPS),
              ("is 0 after rewriting in exp", lambda e: sp.cancel(sp.expand(e.rewrite(sp.exp))), MAX_SIMPLIFY_OPS // 2),
              ("simplifies to 0", sp.simplify, MAX_SIMPLIFY_OPS // 2))
-    with _deadline(PROOF_SECONDS):
+    if rational:
+        steps = (steps[1], steps[0], *steps[2:])
+    with deadline(PROOF_SECONDS):
         for label, step, budget in steps:
             if ops > budget:
                 continue
@@ -139,18 +166,18 @@ def symbolic_zero(difference: sp.Expr) -> str | None:
                     return label
             except (sp.PolynomialError, TypeError, ValueError, RecursionError, ZeroDivisionError):
                 continue
-            except _OutOfTime:
+            except OutOfTime:
                 return None
     return None
 
 
-class _OutOfTime(Exception):
-    """The proof's time budget ran out (see `_deadline`)."""
+class OutOfTime(Exception):
+    """The proof's time budget ran out (see `deadline`)."""
 
 
 @contextmanager
-def _deadline(seconds: float) -> Iterator[None]:
-    """Raise `_OutOfTime` inside the block after `seconds` (an interval timer: main thread, Unix only;
+def deadline(seconds: float) -> Iterator[None]:
+    """Raise `OutOfTime` inside the block after `seconds` (an interval timer: main thread, Unix only;
     elsewhere the block runs to its end, bounded by the operation counts alone)."""
     if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread() \
             or signal.getitimer(signal.ITIMER_REAL)[0] > 0:
@@ -158,7 +185,7 @@ def _deadline(seconds: float) -> Iterator[None]:
         return
 
     def out_of_time(signum, frame):
-        raise _OutOfTime()
+        raise OutOfTime()
 
     previous = signal.signal(signal.SIGALRM, out_of_time)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -343,10 +370,12 @@ def _mp_walk(expr: sp.Expr, point: Mapping[sp.Symbol, sp.Rational], ctx, memo: d
     return value
 
 
-def _mp_value(expr: sp.Expr, point: Mapping[sp.Symbol, sp.Rational], digits: int, extra: int = 20):
-    """`expr` at `point` at `digits` digits: (value, accurate) where `accurate` says it has `digits` − 15
-    correct digits: no sum lost more than 40 bits to cancellation, or a second evaluation at `digits + extra`
-    agrees. Raises `_Unsupported` for a node it does not know, ZeroDivisionError where it is not finite."""
+def _mp_value(expr: sp.Expr, point: Mapping[sp.Symbol, sp.Rational], digits: int, extra: int = 20,
+              correct: int | None = None):
+    """`expr` at `point` at `digits` digits: (value, accurate) where `accurate` says it has `correct` (by
+    default `digits` − 15) correct digits: no sum lost more than 40 bits to cancellation, or a second
+    evaluation at `digits + extra` agrees to that many digits. Raises `_Unsupported` for a node it does not
+    know, ZeroDivisionError where it is not finite."""
     memo: dict = {}
     with mpmath.workdps(digits):
         a = _mp_walk(expr, point, mpmath.mp, memo)
@@ -356,7 +385,8 @@ def _mp_value(expr: sp.Expr, point: Mapping[sp.Symbol, sp.Rational], digits: int
         b = _mp_walk(expr, point, mpmath.mp, {})
     scale = max(abs(a), abs(b))
     with mpmath.workdps(digits + extra):
-        agreed = scale != 0 and abs(a - b) <= scale * mpmath.mpf(10) ** (15 - digits)  # 0 after cancelling: unknown
+        agreed = scale != 0 and abs(a - b) <= scale * mpmath.mpf(10) ** -(digits - 15 if correct is None else correct)
+    # (0 after cancelling: unknown)
     return b, agreed
 
 
@@ -364,7 +394,7 @@ def _mp_number(value: sp.Expr, point: Mapping[sp.Symbol, sp.Rational]) -> tuple[
     """`_number` by mpmath, raising `_Unsupported` where sympy's evalf has to take over."""
     for digits in (DIGITS + 15, 4 * DIGITS, SIDE_DIGITS):  # more digits where terms cancel
         try:
-            v, agreed = _mp_value(value, point, digits)
+            v, agreed = _mp_value(value, point, digits, correct=DIGITS)  # enough once two runs agree to DIGITS
         except (ZeroDivisionError, OverflowError):
             return None, "not finite"
         except (ValueError, TypeError) as error:
@@ -696,13 +726,15 @@ def _short_text(value: sp.Expr, limit: int = 60) -> str:
 
 
 def equivalent(left: sp.Expr, right: sp.Expr, symbols: Sequence[sp.Symbol] | None = None,
-               points: int = 5, seed: int = 0) -> Equivalence:
+               points: int = 5, seed: int = 0, kinds: Sequence[str] = KINDS) -> Equivalence:
     """Decide left == right exactly, on the domain of `right` (the reference, e.g. the true derivative).
 
     Evaluation at random points first (one difference settles it), then a symbolic proof with bounded
     effort; without a proof, the differences at the points are computed again to DEEP_DIGITS digits, so
     `2x + 1e-12` and `2x + exp(-1000)` are not `2x`. Where `right` is real and finite, `left` must be too:
-    `sqrt(-x^2)` (real only at 0) is not 0. The points depend on both expressions and `seed`.
+    `sqrt(-x^2)` (real only at 0) is not 0. The points depend on both expressions and `seed`; `kinds`
+    as in `compare_points` (`("small",)` for two forms the toolkit derived itself: no adversary, so neither
+    the extra points at switches of Max, Abs, sign nor those at negative bases of variable powers).
 
     >>> from sympy import Rational, Symbol, sin, cos, sqrt, exp
     >>> x = Symbol("x", real=True)
@@ -717,8 +749,8 @@ def equivalent(left: sp.Expr, right: sp.Expr, symbols: Sequence[sp.Symbol] | Non
         symbols = sorted(left.free_symbols | right.free_symbols, key=sp.default_sort_key)
     seed = unpredictable_seed(left, right, seed)
     sides = _Sides.of(left, right)
-    checks = _checks(sides, symbols, points, seed, enough=3)
-    if all(c.equal for c in checks):
+    checks = _checks(sides, symbols, points, seed, enough=3, kinds=kinds)
+    if all(c.equal for c in checks) and tuple(kinds) != ("small",):  # points that catch answers written to fool
         symbols = tuple(symbols)
         extra = chain(((p, False) for p in power_points(sides.left, sides.right, symbols, seed)),
                       ((p, True) for p in kink_points(sides.left, sides.right, symbols, seed)),
@@ -842,7 +874,7 @@ def verify(backward: Backward, points: int = 5, seed: int = 0, proofs: int = PRO
             break
         for v, check in _checks_at(backward, derivatives, point, needed).items():
             found[v].append(check)
-    size = _expanded_size(backward)  # a proof is judged possible or not before writing anything out
+    size = expanded_size(backward)  # a proof is judged possible or not before writing anything out
     small = [v for v in wrt if size(backward.adjoint_symbol(v)) <= PROOF_MAX_OPS]
     sample = set(random.Random(seed).sample(small, min(max(proofs, 0), len(small))))
     results = []
@@ -877,7 +909,7 @@ def _proof(result: VariableCheck) -> VariableCheck:
     return verdict
 
 
-def _expanded_size(backward: Backward) -> Callable[[sp.Symbol], int]:
+def expanded_size(backward: Backward) -> Callable[[sp.Symbol], int]:
     """How large a program value becomes once written in the inputs (tree nodes), without writing it."""
     sizes: dict[sp.Basic, int] = {}
 

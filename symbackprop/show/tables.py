@@ -13,6 +13,7 @@ Forward pass (J = x**2)  at x = 3
 from __future__ import annotations
 
 import html
+import textwrap
 from typing import TYPE_CHECKING
 
 import sympy as sp
@@ -44,9 +45,15 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
-def _forward_text(ex: Shown) -> list[str]:
+HEADER_SIZE = 40  # tree nodes of the output in the inputs that still fit the header line
+
+
+def _forward_text(ex: Shown, inputs: bool = False) -> list[str]:
     g = ex.graph
-    out = [f"Forward pass ({g.output} = {g.expr})"]
+    if inputs or g.expr_size <= HEADER_SIZE:
+        out = [f"Forward pass ({g.output} = {g.expr})"]
+    else:  # a whole program on one line is read by no one (and slow to write out): on request only
+        out = [f"Forward pass ({g.output} from the {len(g.nodes)} nodes below; --in-inputs writes it out in full)"]
     if ex.at:
         out[0] += "  at " + ", ".join(f"{k} = {v}" for k, v in ex.at.items())
     out.append(_table(["node", "definition", "value"] if ex.values else ["node", "definition"],
@@ -119,13 +126,18 @@ def _gradient_text(ex: Explanation, inputs: bool) -> list[str]:
             out.append(f"      in the inputs = {course_str(ex.gradient[v])}")
             out.append(f"      sympy.diff    = {course_str(ex.direct[v])}")
         check = ex.verification[v]
-        line = f"      checked: chain rule {'=' if check.agree else 'DISAGREES with'} sympy.diff ({check.how})"
-        if form is not None and form.expr != form.input_form:
-            line += f"; this form = chain rule ({form.check.how})" if form.checked else "; node form not proved"
-        out.append(line)
+        out += _wrapped(f"checked: chain rule {'=' if check.agree else 'DISAGREES with'} sympy.diff ({check.how})")
+        if form is not None and form.rewritten:
+            out += _wrapped(f"this form = chain rule ({form.check.how})" if form.checked else "node form not proved")
     if not inputs:
         out.append("  (the same gradients written in the inputs: --in-inputs)")
     return out
+
+
+def _wrapped(text: str, width: int = 100) -> list[str]:
+    """A verdict as lines of at most `width` columns under its gradient (never breaking a word)."""
+    return textwrap.wrap(text, width, initial_indent=" " * 6, subsequent_indent=" " * 8, break_long_words=False,
+                         break_on_hyphens=False)
 
 
 def _kinks_text(ex: Explanation) -> list[str]:
@@ -141,7 +153,7 @@ def to_text(ex: Shown, inputs: bool = False) -> str:
     sympy.diff's form.
     """
     ex = view(ex)
-    out = _forward_text(ex)
+    out = _forward_text(ex, inputs)
     if ex.backward is None:
         return "\n".join(out)
     out.append("")
