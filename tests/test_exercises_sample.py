@@ -30,3 +30,37 @@ def test_regenerating_the_sample_gives_the_same_bytes(command, tmp_path):
     for name in fresh:
         assert fresh[name] == stored[name], f"{out.name}/{name} differs from a fresh generation"
     assert len([n for n in fresh if n[:2].isdigit()]) == len(TEMPLATES)  # one of each template
+
+
+def _generate_on_a_slower_machine(monkeypatch, out, slower: float) -> dict[str, bytes]:
+    """The worksheets' command on a machine `slower` times slower: every wall-clock budget (the proof
+    timer and the node form's clock) runs out that much sooner."""
+    import signal
+    import time
+
+    import symbackprop.core.nodeform as nodeform
+
+    real_setitimer, real_monotonic = signal.setitimer, time.monotonic
+    monkeypatch.setattr(signal, "setitimer", lambda which, seconds, *interval: real_setitimer(which, seconds / slower,
+                                                                                               *interval))
+    monkeypatch.setattr(nodeform, "time", type("Clock", (), {"monotonic": staticmethod(lambda: real_monotonic() * slower)}))
+    command = next(c for c in COMMANDS if "worksheets" in c).split()
+    command[command.index("--out") + 1] = str(out)
+    assert main(command) == 0
+    return {name: (out / name).read_bytes() for name in ("key.md", "key.json")}
+
+
+def test_a_busy_machine_generates_the_same_key(monkeypatch, tmp_path):
+    """Budgets keep `explain` interactive; a key is generated unhurried, so a machine ten times slower (a
+    busy one) writes the same key, where without that the key's node forms would come out unsimplified."""
+    import contextlib
+
+    import symbackprop.exercises.templates as templates
+
+    stored = ROOT / "exercises" / "worksheets"
+    fresh = _generate_on_a_slower_machine(monkeypatch, tmp_path / "unhurried", 10)
+    for name, data in fresh.items():
+        assert data == (stored / name).read_bytes(), name
+    monkeypatch.setattr(templates, "unhurried", contextlib.nullcontext)  # the test can tell: without it, a difference
+    hurried = _generate_on_a_slower_machine(monkeypatch, tmp_path / "hurried", 10)
+    assert hurried["key.md"] != (stored / "key.md").read_bytes()

@@ -35,6 +35,7 @@ from .verify import (
     Equivalence,
     OutOfTime,
     PointCheck,
+    allowed,
     deadline,
     equivalent,
     expanded_size,
@@ -284,7 +285,7 @@ class NodeForm:
         b = self.backward
         result: dict[sp.Symbol, sp.Expr] = {b.output: sp.S.One}
         terms: dict[sp.Symbol, list[sp.Expr]] = {}
-        end = time.monotonic() + REWRITE_BUDGET
+        end = time.monotonic() + allowed(REWRITE_BUDGET)
         for step in b.steps:
             terms.setdefault(step.target, []).append((step.source, self.locals[(step.source, step.target)]))
         for target, parts in terms.items():  # steps run right to left: every source is done first
@@ -296,7 +297,7 @@ class NodeForm:
             total = sp.Add(*(result[source] * local for source, local in parts))
             pattern, back = self._pattern(total)  # units of a layer: one pattern under other names
             if pattern not in self._shortest:
-                left = end - time.monotonic()  # what remains of the effort bound of the whole pass
+                left = (end - time.monotonic()) / allowed(1.0)  # what remains of the whole pass's bound
                 self._shortest[pattern] = shortest(pattern, [k for k, v in back.items() if v in self._nodes],
                                                    min(REWRITE_SECONDS, left))
             with sp.evaluate(False):  # the names put back as they are (2*(x + y) stays factored)

@@ -175,10 +175,38 @@ class OutOfTime(Exception):
     """The proof's time budget ran out (see `deadline`)."""
 
 
+# Wall-clock budgets keep `explain` interactive, but what they cut short depends on how busy the machine
+# is. What is generated once and handed out (an exercise key) must read the same on any machine, so it is
+# made `unhurried()`: every budget is multiplied by PATIENCE (operation counts still bound the work).
+PATIENCE = 30.0
+_patience = 1.0
+
+
+@contextmanager
+def unhurried(factor: float = PATIENCE) -> Iterator[None]:
+    """Inside the block every wall-clock budget (proofs, node-form rewrites) is `factor` times longer.
+
+    >>> with unhurried(): allowed(1.0)
+    30.0
+    """
+    global _patience
+    saved, _patience = _patience, factor
+    try:
+        yield
+    finally:
+        _patience = saved
+
+
+def allowed(seconds: float) -> float:
+    """A budget of `seconds`, as long as it is here (see `unhurried`)."""
+    return seconds * _patience
+
+
 @contextmanager
 def deadline(seconds: float) -> Iterator[None]:
-    """Raise `OutOfTime` inside the block after `seconds` (an interval timer: main thread, Unix only;
-    elsewhere the block runs to its end, bounded by the operation counts alone)."""
+    """Raise `OutOfTime` inside the block after `allowed(seconds)` (an interval timer: main thread, Unix
+    only; elsewhere the block runs to its end, bounded by the operation counts alone)."""
+    seconds = allowed(seconds)
     if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread() \
             or signal.getitimer(signal.ITIMER_REAL)[0] > 0:
         yield
