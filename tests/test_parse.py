@@ -154,3 +154,23 @@ def test_program_errors_say_line_and_column(program, reason, line, column):
     assert reason in str(info.value)
     assert info.value.line == line
     assert info.value.column == column
+
+
+@pytest.mark.parametrize("assigned,used,reads_as", [
+    ("θ", "θ", "theta"), ("θ₁", "θ₁", "theta_1"), ("λ", "λ", "lamda"), ("Θ", "Θ", "Theta"), ("ℓ", "ℓ", "l"),
+    ("ﬁ", "fi", "fi"), ("θ", "theta", "theta"), ("é", "é", "é")])
+def test_program_name_is_read_alike_where_assigned_and_where_used(assigned, used, reads_as):
+    """A node named θ is the θ later lines read (they read it as theta): before, `θ = x*y; J = θ^2 + x` gave
+    J a new input theta, so dJ/dx was 1 instead of 2xy² + 1 (attack 2026-11-23)."""
+    from symbackprop import Graph
+    x, y = sp.symbols("x y", real=True)
+    graph = Graph.from_steps(f"{assigned} = x*y\nJ = {used}^2 + x")
+    assert [s.name for s in graph.inputs] == ["x", "y"] and graph.nodes[0].symbol.name == reads_as
+    by_hand = (x * y) ** 2 + x
+    for v in (x, y):  # the gradient of the program against plain sympy.diff of it written out by hand
+        assert sp.expand(graph.backward().gradient(graph.symbol(v.name)) - sp.diff(by_hand, v)) == 0
+
+
+def test_program_name_that_is_not_a_name_once_read():
+    with pytest.raises(ParseError, match="cannot be a name"):
+        parse_program("x² = x\nJ = x²")

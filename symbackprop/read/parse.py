@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Callable, Mapping
@@ -792,7 +793,10 @@ def parse_program(text: str, *, real: bool = True, limits: Limits = LIMITS) -> l
         m = _ASSIGNMENT.match(line)
         if m is None:
             raise ParseError("expected an assignment such as 't = x^2'", line=number, column=1)
-        name, op, rhs = m.group("name"), m.group("op"), m.group("rhs")
+        # the name as the right-hand sides read it: θ₁ is theta_1, and Python folds ﬁ to fi (NFKC)
+        name, op, rhs = unicodedata.normalize("NFKC", normalize(m.group("name"))[0]), m.group("op"), m.group("rhs")
+        if not re.fullmatch(r"[^\W\d]\w*", name):
+            raise ParseError(f"'{m.group('name')}' cannot be a name (it reads as '{name}')", line=number, column=1)
         if name in FUNCTIONS or name in ("pi", "π") or name in _PYTHON_WORDS:
             raise ParseError(f"'{name}' is a reserved name and cannot be assigned", line=number, column=1)
         offset = m.start("rhs")
