@@ -73,7 +73,7 @@ def test_legitimate_answer_stays_correct(function, wrt, answer, worker):
     assert verdict.status == "correct", verdict.message
 
 
-# A second corpus, written separately (tests/data/adversarial_answers.tsv: 107 rows, each with its trick and
+# A second corpus, written separately (tests/data/adversarial_answers.tsv: 122 rows, each with its trick and
 # source). Its `invalid` rows are answers outside the answer language (zoo, oo, I, unknown functions); the
 # reading policy makes an unknown single letter a wrong answer rather than an unreadable one, so for those
 # rows either verdict is right: what matters is that none is graded correct.
@@ -92,3 +92,15 @@ def test_second_corpus_is_large_and_mostly_cheats():
 def test_second_corpus_verdict(function, wrt, answer, expected, worker):
     verdict = next(grade([{"function": function, "wrt": wrt, "answer": answer}], worker))
     assert verdict.status in ALLOWED[expected], verdict.message
+
+
+def test_difference_hidden_beyond_any_affordable_precision_is_not_graded_correct(worker):
+    """x·e^(2C)·(1 − tanh C) with C = 10⁵ is exactly 2x·e^(2C)/(e^(2C) + 1), so the answer is about 4x, not 2x;
+    but 1 − tanh C is 0 at fewer than 86 859 digits. Equality must be shown, so this is not 'correct'
+    (before: 'equal at 8 random points ... differences to 1000 digits'; attack 2026-11-23)."""
+    C = sp.Integer(10**5)
+    by_hand = sp.simplify((1 - sp.tanh(C)).rewrite(sp.exp) - 2 / (sp.exp(2 * C) + 1))
+    assert by_hand == 0  # so the extra term x·e^(2C)·(1 − tanh C) lies between x and 2x for x > 0: not 0
+    verdict, = grade([{"function": "x^2", "wrt": "x", "answer": "2x + x*exp(2*10^5)*(1 - tanh(10^5))"}], worker)
+    assert verdict.status == "incorrect", verdict.message
+    assert "not decided" in verdict.message
