@@ -174,3 +174,12 @@ def test_finite_differences_and_relative_error():
     assert finite_difference_check(loss, right, {"w": 0.3, "v": 1.5}).ok
     report = finite_difference_check(loss, wrong, {"w": 0.3, "v": 1.5})
     assert report.worst.parameter == "w" and report.worst.relative_error == pytest.approx(2.0)  # |a - (-a)| / |a|
+
+
+@pytest.mark.parametrize("function,answer,reading", [("e^2x", "2e^(2x)", "e^2·x"), ("3x^2y", "6x", "3·x^2·y")])
+def test_how_the_function_was_read_is_said_when_it_was_a_choice(function, answer, reading):
+    """A careless instructor's e^2x is e²·x (reading policy), so 2e^(2x) is wrong; the verdict says how the
+    function was read, not only how the answer was (attack 2026-11-23: it said neither)."""
+    verdict = check_derivative(function, "x", answer)
+    assert verdict.status == "incorrect"
+    assert f"The function was read as {reading}." in verdict.message

@@ -237,11 +237,14 @@ def _check(function, wrt, answer, points: int, seed: int) -> Verdict:
     if not re.fullmatch(r"[^\W\d]\w*", name):
         return invalid(f"'{name}' is not a variable name")
     declared = {name: wrt if isinstance(wrt, sp.Symbol) else sp.Symbol(name, real=True)}
+    function_as = None  # how the function was read, where that was a choice (e^2x is e²·x)
     try:
         graph = function if isinstance(function, Graph) else None
-        expr = graph.expr if graph is not None else (
-            read_expr(function, declared, words="letters").expr if isinstance(function, str)
-            else sp.sympify(function, strict=True))
+        if graph is None and isinstance(function, str):
+            read_function = read_expr(function, declared, words="letters")
+            expr, function_as = read_function.expr, read_function.read_as
+        else:
+            expr = graph.expr if graph is not None else sp.sympify(function, strict=True)
     except ParseError as error:
         return invalid(f"the function cannot be read: {error}")
     known = {s.name: s for s in expr.free_symbols if isinstance(s, sp.Symbol)}
@@ -270,6 +273,7 @@ def _check(function, wrt, answer, points: int, seed: int) -> Verdict:
             return Verdict("invalid", f"{_where(text, word)}{about}", read_as=read_as)
         foreign = about + ". "
     expected = sp.diff(expr, x)
+    function_note = f" (The function was read as {function_as}.)" if function_as else ""
     variables = sorted(set(symbols.values()) | set(unknown), key=sp.default_sort_key)
     decision = equivalent(given, expected, variables, points, seed)
     shown = dict(expected=_short(expected), answer=_short(given), how=decision.how, read_as=read_as)
@@ -278,15 +282,15 @@ def _check(function, wrt, answer, points: int, seed: int) -> Verdict:
                                   f"({decision.how}).", **shown)
     if not decision.checks:
         return Verdict("incorrect", f"Not shown equal: your answer{_read_as(read_as)} and the derivative are not "
-                                    "real and finite at any point tried, and simplification did not prove them equal.",
-                       **shown)
+                                    "real and finite at any point tried, and simplification did not prove them equal."
+                                    + function_note, **shown)
     if decision.counterexample is None:  # the difference is a nonzero constant, too small to show at points
-        return Verdict("incorrect", f"Not quite: {foreign}your answer minus the derivative {decision.method}.",
-                       **shown)
+        return Verdict("incorrect", f"Not quite: {foreign}your answer minus the derivative {decision.method}."
+                                    + function_note, **shown)
     bad = _counterexample(decision.counterexample)
     diagnosis = None if foreign else diagnose(expr, x, given, decision.checks, graph=graph, seed=seed)
     message = (f"Not quite: {foreign}" if foreign else f"Not quite{f' (read as {read_as})' if read_as else ''}: ") + (
-        diagnosis.message + ". " if diagnosis else "") + f"For example, {bad}."
+        diagnosis.message + ". " if diagnosis else "") + f"For example, {bad}." + function_note
     return Verdict("incorrect", message, bad, diagnosis, **shown)
 
 
