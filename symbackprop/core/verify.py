@@ -363,6 +363,9 @@ def _mp_walk(expr: sp.Expr, point: Mapping[sp.Symbol, sp.Rational], ctx, memo: d
             memo["lost"] = max(memo.get("lost", 0), lost)
             if lost > ctx.prec - 64 and not _cheap_exactly(expr):  # under 20 digits left, and not x − 3 at 3
                 memo.setdefault("vanished", []).append(expr)
+                if "noise" in memo:  # what the lost digits could hide: a random size and sign (`_hidden`)
+                    rng = memo["noise"]
+                    value = largest * ctx.ldexp(1, 64 - ctx.prec) * rng.uniform(1, 2) * rng.choice((1, -1))
     elif expr.is_Mul:
         value = ctx.fprod(_mp_walk(a, point, ctx, memo) for a in expr.args)
     elif expr.is_Pow:
@@ -405,18 +408,23 @@ def _mp_value(expr: sp.Expr, point: Mapping[sp.Symbol, sp.Rational], digits: int
     """`expr` at `point` at `digits` digits: (value, accurate) where `accurate` says it has `correct` (by
     default `digits` − 15) correct digits: no sum lost more than 40 bits to cancellation, or a second
     evaluation at `digits + extra` agrees to that many digits. Raises `_Unsupported` for a node it does not
-    know, ZeroDivisionError where it is not finite."""
+    know, ZeroDivisionError where it is not finite. Two runs agree also where a sum cancelled to nothing in
+    both (2x + x·e²⁴⁰⁰·(1 − tanh 1200) is 2x at 75 and at 95 digits): there the value must also stand when
+    such sums are as large as their lost digits allow (`_hidden`)."""
     memo: dict = {}
     with mpmath.workdps(digits):
         a = _mp_walk(expr, point, mpmath.mp, memo)
     if memo.get("lost", 0) <= 40:
         return a, True
+    memo = {}
     with mpmath.workdps(digits + extra):
-        b = _mp_walk(expr, point, mpmath.mp, {})
+        b = _mp_walk(expr, point, mpmath.mp, memo)
     scale = max(abs(a), abs(b))
     with mpmath.workdps(digits + extra):
-        agreed = scale != 0 and abs(a - b) <= scale * mpmath.mpf(10) ** -(digits - 15 if correct is None else correct)
-    # (0 after cancelling: unknown)
+        tolerance = scale * mpmath.mpf(10) ** -(digits - 15 if correct is None else correct)
+        agreed = scale != 0 and abs(a - b) <= tolerance  # (0 after cancelling: unknown)
+        if agreed and memo.get("vanished"):
+            agreed = abs(_hidden(expr, point, digits + extra, b)) <= tolerance
     return b, agreed
 
 
@@ -484,8 +492,21 @@ def _mp_difference(difference: sp.Expr, digits: int, point: Mapping) -> sp.Expr 
             if not vanished and (b == 0 or abs(b) <= abs(a) * mpmath.mpf(10) ** -40):
                 return None  # noise, shrinking with the precision
         if digits * 2 > DEEPEST_DIGITS:
+            if vanished and abs(_hidden(difference, point, digits + 50)) <= HIDDEN:
+                return None  # what the cancelled sums could hide is too small to tell: 1 − tanh²(x²) at x = 100
             raise _Undecided(difference)
         digits *= 2
+
+
+HIDDEN = mpmath.mpf(10) ** -70  # below the smallest difference a comparison at DIGITS digits sees (1e-40 of 1e-30)
+
+
+def _hidden(expr: sp.Expr, point: Mapping, digits: int, value=0) -> mpmath.mpf:
+    """How far `expr` could be from `value` (its value at `digits`) if each sum that cancelled to nothing were as
+    large as its lost digits allow (random sizes and signs, so that two such sums do not cancel): 1 − tanh(10⁵)
+    could be 10⁻⁷⁹⁸⁰, and x·e^(2·10⁵)·(1 − tanh(10⁵)) then 10⁷⁸⁸⁷⁹."""
+    with mpmath.workdps(digits):
+        return _mp_walk(expr, point, mpmath.mp, {"noise": random.Random(0)}) - value
 
 
 def _number(value: sp.Expr, point: dict | None = None) -> tuple[sp.Expr | None, str]:
@@ -597,8 +618,12 @@ class _Sides:
         scale = max(abs(fa), abs(fb), sp.Float(1e-30, DIGITS))
         if abs(fa - fb) <= TOLERANCE * scale:
             return PointCheck(point, fa, fb, True, False)
-        if "approximate" in (why, why_b) and self.difference(point, SIDE_DIGITS) is None:  # the 60-digit values lost accuracy; it is ~0
-            return PointCheck(point, fa, fb, True, False)
+        if "approximate" in (why, why_b):  # the 60-digit values lost accuracy: the difference decides
+            difference = self.difference(point, SIDE_DIGITS, undecided=UNDECIDED)
+            if difference is None:
+                return PointCheck(point, fa, fb, True, False)
+            if difference is UNDECIDED:  # no number to show for the left side: its exact value
+                return PointCheck(point, self.left.xreplace(point), fb, False, False, UNDECIDED)
         return PointCheck(point, fa, fb, False, False)
 
     @cached_property
@@ -759,8 +784,8 @@ def _deep_checks(sides: _Sides, checks: Sequence[PointCheck]) -> tuple[PointChec
     for c in checks:
         if c.equal and not c.exact:
             tiny = sides.difference(c.point, DEEP_DIGITS, undecided=UNDECIDED)
-            if tiny is UNDECIDED:  # not shown equal: an answer is correct when that is shown
-                c = PointCheck(c.point, c.left, c.right, False, False, UNDECIDED)
+            if tiny is UNDECIDED:  # not shown equal (an answer is correct when that is shown); no number to show
+                c = PointCheck(c.point, sides.left.xreplace(c.point), c.right, False, False, UNDECIDED)
             elif tiny is not None:
                 c = PointCheck(c.point, c.left, c.right, False, False, f"differs by ≈ {sp.N(tiny, 3)!s}")
         out.append(c)
