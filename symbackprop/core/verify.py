@@ -460,20 +460,24 @@ class _Undecided(Exception):
     DEEPEST_DIGITS: x·e^(2·10⁵)·(1 − tanh(10⁵)) is about 2x, but 1 − tanh(10⁵) is 0 below 86 000 digits."""
 
 
-def _mp_difference(difference: sp.Expr, digits: int, point: Mapping) -> sp.Expr | None:
+def _mp_difference(difference: sp.Expr, digits: int, point: Mapping, scale=1) -> sp.Expr | None:
     """`_difference` by mpmath: the difference (as sympy wrote it: 2x + x·exp(−10⁶) − 2x is x·exp(−10⁶))
-    at `digits` and at `digits + 50`; a nonzero difference is one where both agree, and rounding noise
-    shrinks with the precision. Anything else means `digits` was not enough (x·e²⁴⁰⁰·(1 − tanh 1200) is 0
-    at 1000 digits, where 1 − tanh 1200 rounds to 0, and 6x at 1050), and so does a sum inside the
-    difference that kept fewer than 20 digits (its noise may be multiplied up): the precision is doubled, up
-    to DEEPEST_DIGITS; past that `_Undecided` is raised.
+    at `digits` and at `digits + 50`. It is nonzero where both runs agree and no sum that cancelled could
+    move it (`_hidden`); it is 0 where it is rounding noise that shrinks with the precision or, where sums
+    cancelled, within what their lost digits hide, if that is below HIDDEN (times `scale`, the size of the
+    values compared). Anything else means `digits` was not enough: x·e²⁴⁰⁰·(1 − tanh 1200) is 0 at 1000
+    digits, where 1 − tanh 1200 rounds to 0, and 6x at 1050; the precision is doubled, up to
+    DEEPEST_DIGITS; past that `_Undecided` is raised.
 
     >>> x = sp.Symbol("x", real=True)
     >>> _mp_difference(x * sp.exp(2400) * (1 - sp.tanh(1200)), 1000, {x: sp.Integer(3)})
     6.00000000000000
     >>> _mp_difference(sp.sin(x)**2 + sp.cos(x)**2 - 1, 1000, {x: sp.Integer(3)}) is None
     True
+    >>> _mp_difference(4 / (sp.exp(x) + sp.exp(-x))**2 - 1 + sp.tanh(x)**2, 1000, {x: sp.Integer(1606)}) is None
+    True
     """
+    scale = max(mpmath.mpf(1), abs(mpmath.mpf(scale)))
     while True:
         values, memo = [], {}
         for dps in (digits, digits + 50):
@@ -481,19 +485,18 @@ def _mp_difference(difference: sp.Expr, digits: int, point: Mapping) -> sp.Expr 
             with mpmath.workdps(dps):
                 values.append(_mp_walk(difference, point, mpmath.mp, memo))
         a, b = values
-        # a sum inside the difference that kept under 20 digits in the run at digits + 50 (the difference
-        # itself cancelling is what a 0 looks like)
-        vanished = any(e is not difference for e in memo.get("vanished", ()))
+        cancelled = bool(memo.get("vanished"))  # a sum kept under 20 digits in the run at digits + 50
         with mpmath.workdps(digits + 50):
             if not mpmath.isfinite(b):
                 return None
-            if b != 0 and abs(a - b) <= abs(b) * mpmath.mpf(10) ** -10:
+            spread = abs(_hidden(difference, point, digits + 50, b)) if cancelled else 0
+            if b != 0 and abs(a - b) <= abs(b) * mpmath.mpf(10) ** -10 and spread <= abs(b) * mpmath.mpf(10) ** -10:
                 return sp.Float(b.real if isinstance(b, mpmath.mpc) else b, 15)
-            if not vanished and (b == 0 or abs(b) <= abs(a) * mpmath.mpf(10) ** -40):
+            if cancelled and abs(b) <= spread <= HIDDEN * scale:
+                return None  # within what the cancelled sums hide, and that is too small to see
+            if not cancelled and (b == 0 or abs(b) <= abs(a) * mpmath.mpf(10) ** -40):
                 return None  # noise, shrinking with the precision
         if digits * 2 > DEEPEST_DIGITS:
-            if vanished and abs(_hidden(difference, point, digits + 50)) <= HIDDEN:
-                return None  # what the cancelled sums could hide is too small to tell: 1 − tanh²(x²) at x = 100
             raise _Undecided(difference)
         digits *= 2
 
@@ -541,14 +544,14 @@ def _number(value: sp.Expr, point: dict | None = None) -> tuple[sp.Expr | None, 
 
 
 def _difference(left: sp.Expr, right: sp.Expr, digits: int, point: dict | None = None,
-                undecided: object = None) -> object:
+                undecided: object = None, scale=1) -> object:
     """left − right (at `point`), to 15 correct digits using up to `digits` of working precision, or None
     when it is 0 to that precision (or cannot be told apart from 0); `undecided` where its terms cancel
     beyond DEEPEST_DIGITS (see `_mp_difference`)."""
     difference = left - right
     if point is not None:
         try:
-            return _mp_difference(difference, digits, point)
+            return _mp_difference(difference, digits, point, scale)
         except _Undecided:
             return undecided
         except _TooCostly:
@@ -619,7 +622,7 @@ class _Sides:
         if abs(fa - fb) <= TOLERANCE * scale:
             return PointCheck(point, fa, fb, True, False)
         if "approximate" in (why, why_b):  # the 60-digit values lost accuracy: the difference decides
-            difference = self.difference(point, SIDE_DIGITS, undecided=UNDECIDED)
+            difference = self.difference(point, SIDE_DIGITS, undecided=UNDECIDED, scale=abs(fb))
             if difference is None:
                 return PointCheck(point, fa, fb, True, False)
             if difference is UNDECIDED:  # no number to show for the left side: its exact value
@@ -630,8 +633,9 @@ class _Sides:
     def delta(self) -> sp.Expr:
         return self.left - self.right
 
-    def difference(self, point: dict, digits: int, undecided: object = None) -> object:
-        return _difference(self.delta, sp.S.Zero, digits, point, undecided)
+    def difference(self, point: dict, digits: int, undecided: object = None, scale=1) -> object:
+        """The difference at `point` (`_difference`); `scale` is the size of the reference value there."""
+        return _difference(self.delta, sp.S.Zero, digits, point, undecided, scale)
 
 
 def compare_points(left: sp.Expr, right: sp.Expr, symbols: Sequence[sp.Symbol], count: int = 5,
@@ -783,7 +787,8 @@ def _deep_checks(sides: _Sides, checks: Sequence[PointCheck]) -> tuple[PointChec
     out = []
     for c in checks:
         if c.equal and not c.exact:
-            tiny = sides.difference(c.point, DEEP_DIGITS, undecided=UNDECIDED)
+            tiny = sides.difference(c.point, DEEP_DIGITS, undecided=UNDECIDED,
+                                    scale=abs(c.right) if c.right.is_Number else 1)
             if tiny is UNDECIDED:  # not shown equal (an answer is correct when that is shown); no number to show
                 c = PointCheck(c.point, sides.left.xreplace(c.point), c.right, False, False, UNDECIDED)
             elif tiny is not None:
