@@ -174,3 +174,18 @@ def test_program_name_is_read_alike_where_assigned_and_where_used(assigned, used
 def test_program_name_that_is_not_a_name_once_read():
     with pytest.raises(ParseError, match="cannot be a name"):
         parse_program("x² = x\nJ = x²")
+
+
+@pytest.mark.parametrize("program,line", [("E = x*y\nJ = E*e + E^2", 1), ("a = e*x\nE = a^2\nJ = E", 2),
+                                          ("I = x\nJ = I*sqrt(-1)", 1)])
+def test_a_value_named_like_a_constant_the_program_uses_is_refused(program, line):
+    """Results print Euler's number as E: with a node E, explain showed 'J  E**2 + E*E' and
+    'dJ/dx = y*(2*E + E)' (read: 3yE) for J = E·e + E² (attack 2026-11-23)."""
+    with pytest.raises(ParseError, match="another name") as info:
+        parse_program(program)
+    assert info.value.line == line
+
+
+def test_a_value_named_E_is_fine_without_eulers_number():
+    E, y, t = sp.symbols("E y t", real=True)
+    assert parse_program("E = (y - t)^2/2\nJ = 2*E") == [("E", (y - t) ** 2 / 2), ("J", 2 * E)]

@@ -784,6 +784,7 @@ def parse_program(text: str, *, real: bool = True, limits: Limits = LIMITS) -> l
         raise ParseError(f"the program is {len(text)} characters long (at most {limits.max_length * 10})")
     steps: list[tuple[str, sp.Expr]] = []
     symbols: dict[str, sp.Symbol] = {}
+    assigned_at: dict[str, int] = {}  # name → the line it is first assigned on
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0]
         if not line.strip():
@@ -813,7 +814,13 @@ def parse_program(text: str, *, real: bool = True, limits: Limits = LIMITS) -> l
         for sym in value.free_symbols:  # later lines read the same symbol objects
             symbols.setdefault(sym.name, sym)
         symbols[name] = sp.Symbol(name, real=True) if real else sp.Symbol(name)
+        assigned_at.setdefault(name, number)
         steps.append((name, value))
     if not steps:
         raise ParseError("the program has no assignments (write one 'name = expression' per line)")
+    for name, constant, what in (("E", sp.E, "Euler's number e"), ("I", sp.I, "the imaginary unit")):
+        if name in symbols and any(value.has(constant) for _, value in steps):  # E*e would print as E*E
+            raise ParseError(f"'{name}' names a value here, but the program also uses {what}, which results "
+                             f"write as {name}: give the value another name (such as {name}_1)",
+                             line=assigned_at[name], column=1)
     return steps
