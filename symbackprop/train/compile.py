@@ -219,8 +219,13 @@ def compile_graph(graph: Graph, wrt: Iterable[sp.Symbol | str] | None = None) ->
     chosen = frozenset(parameters)  # a set: a tuple membership test made compiling quadratic
     data = tuple(s for s in graph.inputs if s not in chosen)
     args = [*parameters, *data]
-    outputs = [graph.output, *(backward.adjoint_symbol(p) for p in parameters)]
-    gradient = numpy_function(args, backward.program, outputs)
+    # No line reads an input's adjoint: where it only multiplies and adds names (dJ_dw = dJ_da*x, most
+    # lines of a large net) it is written straight into the returned list instead of a line of its own.
+    returned = {backward.adjoint_symbol(p): backward.adjoints[p] for p in parameters
+                if _flat(backward.adjoints[p])}
+    program = [(s, rhs) for s, rhs in backward.program if s not in returned]
+    outputs = [graph.output, *(returned.get(a, a) for a in map(backward.adjoint_symbol, parameters))]
+    gradient = numpy_function(args, program, outputs)
     loss = _OnFirstCall(lambda: numpy_function(args, backward.forward_program, [graph.output]))
     return CompiledGradient(graph, backward, parameters, data, gradient, lambda *a: loss(*a)[0])
 
