@@ -389,3 +389,15 @@ def test_gradient_in_the_inputs_is_the_plain_xreplace_result(builder):
 def test_verify_finds_its_points_for_every_function_the_parser_knows(source):
     report = Graph.from_expr(source).backward().verify(proofs=0)
     assert report.agree and all(len(r.equivalence.checks) == 5 for r in report.results), str(report)
+
+
+def test_greek_names_typed_for_a_point_or_a_variable_are_the_program_names():
+    """`--at θ=1/2 --wrt θ` named the input the program reads as theta; before: 'θ' is neither an input nor a
+    node (attack 2026-11-23). J = (θx)² at θ = 1/2, x = 3 is 9/4; dJ/dθ = 2θx² = 9 (by hand)."""
+    g = Graph.from_steps("z = θ*x\nJ = z^2")
+    theta = sp.Symbol("theta", real=True)
+    assert g.symbol("θ") == theta
+    values = g.forward({"θ": sp.Rational(1, 2), "x": 3})
+    assert values[g.symbol("J")] == sp.Rational(9, 4)
+    b = g.backward(["θ"])
+    assert b.gradient(g.symbol("θ")).subs({theta: sp.Rational(1, 2), sp.Symbol("x", real=True): 3}) == 9

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 import sympy as sp
 
 from ..errors import GraphError
-from ..read.parse import parse_expr, parse_program
+from ..read.parse import name_as_read, parse_expr, parse_program
 from .substitution import substitute_all
 
 if TYPE_CHECKING:
@@ -156,9 +156,10 @@ class Graph:
         if isinstance(name, sp.Symbol) and (name in self._node or name in self._input_set):
             return name
         text = str(name)
-        for s in (*self.inputs, *self._node):
-            if s.name == text:
-                return s
+        for written in dict.fromkeys((text, name_as_read(text))):  # θ as the program read it: theta
+            for s in (*self.inputs, *self._node):
+                if s.name == written:
+                    return s
         raise GraphError(f"'{name}' is neither an input nor a node of this graph "
                          f"(inputs: {', '.join(map(str, self.inputs))})")
 

@@ -765,6 +765,15 @@ def read_expr(text: str, symbols: Mapping[str, sp.Symbol] | None = None, *, real
         raise ParseError("the expression is too deeply nested") from None
 
 
+def name_as_read(name: str) -> str:
+    """A name as expressions read it: θ₁ is theta_1, λ is lamda, and Python folds ﬁ to fi (NFKC).
+
+    >>> name_as_read("θ₁"), name_as_read("ﬁ"), name_as_read("w2")
+    ('theta_1', 'fi', 'w2')
+    """
+    return unicodedata.normalize("NFKC", normalize(name)[0])
+
+
 _ASSIGNMENT = re.compile(r"^\s*(?P<name>[^\W\d]\w*)\s*(?P<op>=|\+=|-=|\*=)(?!=)\s*(?P<rhs>.*)$")
 
 
@@ -794,8 +803,7 @@ def parse_program(text: str, *, real: bool = True, limits: Limits = LIMITS) -> l
         m = _ASSIGNMENT.match(line)
         if m is None:
             raise ParseError("expected an assignment such as 't = x^2'", line=number, column=1)
-        # the name as the right-hand sides read it: θ₁ is theta_1, and Python folds ﬁ to fi (NFKC)
-        name, op, rhs = unicodedata.normalize("NFKC", normalize(m.group("name"))[0]), m.group("op"), m.group("rhs")
+        name, op, rhs = name_as_read(m.group("name")), m.group("op"), m.group("rhs")
         if not re.fullmatch(r"[^\W\d]\w*", name):
             raise ParseError(f"'{m.group('name')}' cannot be a name (it reads as '{name}')", line=number, column=1)
         if name in FUNCTIONS or name in ("pi", "π") or name in _PYTHON_WORDS:
