@@ -23,19 +23,7 @@ def substitute(expr: sp.Basic, symbol: sp.Symbol, value: sp.Basic) -> sp.Basic:
     >>> substitute(sp.sin(t) + t**2 * sp.sin(t), t, x + 1)
     (x + 1)**2*sin(x + 1) + sin(x + 1)
     """
-    done: dict[sp.Basic, sp.Basic] = {}
-
-    def walk(e: sp.Basic) -> sp.Basic:
-        if e == symbol:
-            return value
-        if not e.args:
-            return e
-        if e not in done:
-            args = [walk(a) for a in e.args]
-            done[e] = e.func(*args) if any(new is not old for new, old in zip(args, e.args)) else e
-        return done[e]
-
-    return walk(expr)
+    return substitute_all(expr, {symbol: value})
 
 
 def substitute_all(expr: sp.Basic, values: Mapping[sp.Symbol, sp.Basic]) -> sp.Basic:
