@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import textwrap
+from collections import Counter
 from typing import TYPE_CHECKING
 
 import sympy as sp
@@ -115,6 +116,14 @@ def _index_names(row: IndexRow) -> dict:
 def _gradient_text(ex: Explanation, inputs: bool) -> list[str]:
     g, b = ex.graph, ex.backward
     out = ["", "Gradient, in the forward nodes' names (as the slides write it)"]
+    checks = {v: _check_lines(ex, v) for v in b.wrt}
+    # how most gradients were checked (the same points, the same proofs) is said once, below them all;
+    # a gradient checked otherwise says so on its own lines
+    usual = {}
+    for kind in ("sympy.diff", "node form"):
+        count = Counter(c[kind] for c in checks.values() if kind in c)
+        if count and count.most_common(1)[0][1] >= 2:
+            usual[kind] = count.most_common(1)[0][0]
     for v in b.wrt:
         form = ex.node_form[v] if ex.node_form else None
         shown = course_str(form.expr) if form is not None else course_str(ex.gradient[v])
@@ -125,13 +134,26 @@ def _gradient_text(ex: Explanation, inputs: bool) -> list[str]:
         if inputs:
             out.append(f"      in the inputs = {course_str(ex.gradient[v])}")
             out.append(f"      sympy.diff    = {course_str(ex.direct[v])}")
-        check = ex.verification[v]
-        out += _wrapped(f"checked: chain rule {'=' if check.agree else 'DISAGREES with'} sympy.diff ({check.how})")
-        if form is not None and form.rewritten:
-            out += _wrapped(f"this form = chain rule ({form.check.how})" if form.checked else "node form not proved")
+        for kind, line in checks[v].items():
+            if usual.get(kind) != line:
+                out += _wrapped(line)
+    if usual:
+        out.append(f"  how the {len(b.wrt)} gradients above were checked (unless a gradient's own lines say otherwise):")
+        for line in usual.values():
+            out += _wrapped(line)
     if not inputs:
         out.append("  (the same gradients written in the inputs: --in-inputs)")
     return out
+
+
+def _check_lines(ex: Explanation, v) -> dict[str, str]:
+    """How the gradient of `v` was checked: against sympy.diff, and its node form against the chain rule."""
+    check = ex.verification[v]
+    lines = {"sympy.diff": f"checked: chain rule {'=' if check.agree else 'DISAGREES with'} sympy.diff ({check.how})"}
+    form = ex.node_form[v] if ex.node_form else None
+    if form is not None and form.rewritten:
+        lines["node form"] = f"this form = chain rule ({form.check.how})" if form.checked else "node form not proved"
+    return lines
 
 
 def _wrapped(text: str, width: int = 100) -> list[str]:
