@@ -235,3 +235,31 @@ def test_product_labels_keep_starred_names():
 def test_two_layer_net_readable_at_900px():
     # scaled to a 900 px page, 12 px text stays at least 8.5 px
     assert 12 * min(1.0, 900 / layout(two_layer_net(2, 2), lines=3).width) >= 8.5
+
+
+def test_how_the_gradients_were_checked_is_said_once_when_alike():
+    """Two gradients checked alike: one block below them, not the same verdict under each."""
+    from symbackprop.core import examples
+    from symbackprop.core.explanation import explain as explain_graph
+
+    text = explain_graph(examples.gradient_example()).to_text()
+    assert text.count("checked: chain rule = sympy.diff") == 1
+    assert "how the 2 gradients above were checked" in text
+    gradients = text[text.index("Gradient, in"):text.index("how the 2 gradients")]
+    assert "df/dx = " in gradients and "df/dy = " in gradients and "checked" not in gradients
+
+
+def test_a_gradient_checked_otherwise_keeps_its_own_lines():
+    """In a program where a few node forms are proved another way, those say so under their gradient and
+    the usual wording is said once."""
+    from symbackprop import Graph
+    from symbackprop.core.explanation import explain as explain_graph
+
+    program = "h = w1*x + w2*y\ng = tanh(h)\nL = (g - t)^2\nr = w1^2 + w2^2\nJ = L + lam*r"
+    text = explain_graph(Graph.from_steps(program)).to_text()
+    tail = text[text.index("gradients above were checked"):]
+    usual = [line.strip() for line in tail.splitlines()[1:] if line.startswith("      ")]
+    own = [line.strip() for line in text[text.index("Gradient, in"):text.index("how the")].splitlines()
+           if line.startswith("      ")]
+    assert usual and own and all(line not in usual for line in own)
+    assert text.count("checked: chain rule = sympy.diff") <= 1 + sum(line.startswith("checked:") for line in own)
