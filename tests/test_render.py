@@ -263,3 +263,14 @@ def test_a_gradient_checked_otherwise_keeps_its_own_lines():
            if line.startswith("      ")]
     assert usual and own and all(line not in usual for line in own)
     assert text.count("checked: chain rule = sympy.diff") <= 1 + sum(line.startswith("checked:") for line in own)
+
+
+def test_euler_number_read_for_an_unassigned_e_is_pointed_out():
+    """A bias typed as `e` that no line assigns is Euler's number; the forward table says so."""
+    from symbackprop import Graph
+    from symbackprop.core.explanation import explain as explain_graph
+
+    note = "E here is Euler's number"
+    assert note in explain_graph(Graph.from_steps("h = w*x + e\nJ = h^2")).to_text()
+    assert note not in explain_graph(Graph.from_steps("h = w*x + b\nJ = exp(h)^2")).to_text()
+    assert note not in explain_graph(Graph.from_steps("e = w*x\nJ = e^2")).to_text()  # a node named e

@@ -60,7 +60,17 @@ def _forward_text(ex: Shown, inputs: bool = False) -> list[str]:
     out.append(_table(["node", "definition", "value"] if ex.values else ["node", "definition"],
                       [[n.name, course_str(d)] + ([_approx(v)] if ex.values else []) for n, d, v in
                        ((ex.graph.node(s), d, v) for s, d, v in forward_rows(ex))]))
+    if _reads_euler(g):
+        out.append(EULER_NOTE)
     return out
+
+
+EULER_NOTE = "E here is Euler's number 2.71828… (an e that no line assigns reads as it; for an input, call it b or e1)"
+
+
+def _reads_euler(g) -> bool:
+    """A bias typed as `e` is Euler's number, not an input: worth a line under the forward table."""
+    return any(n.definition.has(sp.E) for n in g.nodes)
 
 
 def _backward_text(ex: Shown) -> list[str]:
@@ -201,6 +211,8 @@ def _forward_markdown(ex: Shown) -> list[str]:
     out.append("|---|---|" + ("---|" if has_values else ""))
     for s, d, v in forward_rows(ex):
         out.append(f"| ${latex_name(s.name)}$ | ${_tex(d, ex)}$ |" + (f" ${_approx_tex(v, ex)}$ |" if has_values else ""))
+    if _reads_euler(g):
+        out += ["", "*" + EULER_NOTE.replace("E here", "$e$ here") + "*"]
     return out
 
 
