@@ -32,8 +32,10 @@ def corpus() -> list[tuple[dict, str]]:
     return [({"function": f, "wrt": w, "answer": a}, STATUS[v.strip()]) for f, w, a, v in rows]
 
 
-def adversarial() -> list[tuple[dict, str]]:
-    """(item, trick) for every row of the adversarial corpora: all of them wrong answers."""
+def adversarial() -> list[tuple[dict, str, str]]:
+    """(item, trick, expected verdict) for every row of the adversarial corpora. adversarial_cheats.tsv
+    holds wrong answers only; adversarial_answers.tsv says per row (traps a sound checker must accept,
+    such as 2x + sin(pi), are 'correct' there)."""
     rows = []
     for name in ("adversarial_cheats.tsv", "adversarial_answers.tsv"):
         path = DATA / name
@@ -45,7 +47,7 @@ def adversarial() -> list[tuple[dict, str]]:
         for cells in lines[1:] if header else lines:
             row = dict(zip(header, cells)) if header else {"trick": cells[-1]}
             item = {"function": cells[0], "wrt": cells[1], "answer": cells[2]}
-            rows.append((item, row.get("trick", "")))
+            rows.append((item, row.get("trick", ""), row.get("expected", "incorrect")))
     return rows
 
 
@@ -80,19 +82,26 @@ def main() -> None:
         print(f"   worst {worst * 1000:.0f} ms; statuses {statuses}; code executed: {SENTINEL.exists()}; "
               f"tracebacks: {tracebacks}")
         cheats = adversarial()
-        fooled, worst, statuses = [], 0.0, {}
-        for item, trick in cheats:
+        fooled, refused, worst, statuses = [], [], 0.0, {}
+        for item, trick, expected in cheats:
             start = time.perf_counter()
             verdict = check_one(item, worker)
             worst = max(worst, time.perf_counter() - start)
             statuses[verdict.status] = statuses.get(verdict.status, 0) + 1
-            if verdict.status == "correct":
-                fooled.append(f"{item['answer']} for d/d{item['wrt']} {item['function']} ({trick})")
+            line = f"{item['answer']} for d/d{item['wrt']} {item['function']} ({trick})"
+            if verdict.status == "correct" and expected != "correct":
+                fooled.append(line)
+            elif verdict.status != "correct" and expected == "correct":
+                refused.append(f"{line}: graded {verdict.status}")
     print(f"3. corpus accuracy: {right}/{len(items)} verdicts right ({100 * right / len(items):.1f} %)")
-    print(f"4. {len(cheats)} adversarial wrong answers: {len(fooled)} graded correct; statuses {statuses}; "
+    wrong = sum(expected != "correct" for _, _, expected in cheats)
+    print(f"4. {len(cheats)} adversarial answers ({wrong} wrong, {len(cheats) - wrong} right but built to be refused): "
+          f"{len(fooled)} wrong ones graded correct, {len(refused)} right ones refused; statuses {statuses}; "
           f"worst {worst * 1000:.0f} ms (limit {TIME_LIMIT:g} s)")
     for line in fooled:
         print(f"   FOOLED: {line}")
+    for line in refused:
+        print(f"   REFUSED: {line}")
 
 
 if __name__ == "__main__":
