@@ -24,7 +24,7 @@ import sympy as sp
 
 from ..errors import GraphError
 from ..read.parse import name_as_read, parse_expr, parse_program
-from .substitution import substitute_all
+from .substitution import substitute_all, written_size
 
 if TYPE_CHECKING:
     from .backward import Backward
@@ -189,14 +189,7 @@ class Graph:
         >>> Graph.from_steps("t = x^2\\nJ = t*sin(t)").expr_size  # x**2*sin(x**2): Mul, Pow, x, 2, sin, Pow, x, 2
         8
         """
-        sizes: dict[sp.Basic, int] = {}
-
-        def tree(e: sp.Basic) -> int:
-            return sizes.get(e, 1) if e.is_Symbol else 1 + sum(tree(a) for a in e.args)
-
-        for node in self.nodes:
-            sizes[node.symbol] = tree(node.definition)
-        return sizes.get(self.output, 1)
+        return written_size((n.symbol, n.definition) for n in self.nodes)(self.output)
 
     @cached_property
     def expr(self) -> sp.Expr:

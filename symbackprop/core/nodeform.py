@@ -26,11 +26,12 @@ import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from math import prod
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import sympy as sp
 from sympy.solvers.solveset import invert_real
 
+from .substitution import written_size
 from .verify import (
     Equivalence,
     OutOfTime,
@@ -38,7 +39,6 @@ from .verify import (
     allowed,
     deadline,
     equivalent,
-    expanded_size,
     random_points,
     symbolic_zero,
 )
@@ -344,13 +344,9 @@ class NodeForm:
         return tuple(checks)
 
     @cached_property
-    def _size(self):
+    def _size_in_inputs(self) -> Callable[[sp.Basic], int]:
         """Tree nodes of a node-form expression written in the inputs, without writing it out."""
-        program = expanded_size(self.backward)
-
-        def size(e: sp.Basic) -> int:
-            return program(e) if e.is_Symbol else 1 + sum(size(a) for a in e.args)
-        return size
+        return written_size(self.backward.program)
 
     def gradient(self, v: sp.Symbol | str) -> NodeFormGradient:
         """dJ/dv in node names, checked against the chain-rule gradient in the inputs.
@@ -363,7 +359,8 @@ class NodeForm:
         """
         symbol = self.graph.symbol(v)
         expr = self.adjoints[symbol]
-        if self._size(expr) + self._size(self.backward.adjoint_symbol(symbol)) <= MAX_DIRECT_CHECK_SIZE:
+        size = self._size_in_inputs
+        if size(expr) + size(self.backward.adjoint_symbol(symbol)) <= MAX_DIRECT_CHECK_SIZE:
             check = equivalent(self.graph.in_inputs(expr), self.backward.gradient(symbol), self.graph.inputs,
                                kinds=SMALL)
         else:

@@ -8,7 +8,7 @@ cos(x**2)
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import sympy as sp
 
@@ -47,3 +47,22 @@ def substitute_all(expr: sp.Basic, values: Mapping[sp.Symbol, sp.Basic]) -> sp.B
         return done[e]
 
     return walk(expr)
+
+
+def written_size(lines: Iterable[tuple[sp.Symbol, sp.Basic]]) -> Callable[[sp.Basic], int]:
+    """How many tree nodes an expression would have with every line's symbol written out (each line
+    reading only the lines before it), counted without writing anything out.
+
+    >>> x, t, u = sp.symbols("x t u")
+    >>> size = written_size([(t, x**2), (u, t*sp.sin(t))])  # u = x**2*sin(x**2)
+    >>> size(u), size(u + 1), size(x)
+    (8, 10, 1)
+    """
+    sizes: dict[sp.Basic, int] = {}
+
+    def tree(e: sp.Basic) -> int:
+        return sizes.get(e, 1) if e.is_Symbol else 1 + sum(tree(a) for a in e.args)
+
+    for symbol, definition in lines:
+        sizes[symbol] = tree(definition)
+    return tree

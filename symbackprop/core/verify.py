@@ -29,6 +29,7 @@ import mpmath
 import sympy as sp
 
 from ..functions import relu, sigmoid, softplus, to_elementary
+from .substitution import written_size
 
 if TYPE_CHECKING:
     from .backward import Backward
@@ -970,7 +971,7 @@ def verify(backward: Backward, points: int = 5, seed: int = 0, proofs: int = PRO
             break
         for v, check in _checks_at(backward, derivatives, point, needed).items():
             found[v].append(check)
-    size = expanded_size(backward)  # a proof is judged possible or not before writing anything out
+    size = written_size(backward.program)  # a proof is judged possible or not before writing anything out
     small = [v for v in wrt if size(backward.adjoint_symbol(v)) <= PROOF_MAX_OPS]
     sample = set(random.Random(seed).sample(small, min(max(proofs, 0), len(small))))
     results = []
@@ -1003,18 +1004,6 @@ def _proof(result: VariableCheck) -> VariableCheck:
     verdict = VariableCheck(result.variable, equivalence, proof, result.backward)
     verdict.__dict__.update(chain_rule=result.chain_rule, direct=result.direct)  # built once, kept for printing
     return verdict
-
-
-def expanded_size(backward: Backward) -> Callable[[sp.Symbol], int]:
-    """How large a program value becomes once written in the inputs (tree nodes), without writing it."""
-    sizes: dict[sp.Basic, int] = {}
-
-    def tree(e: sp.Basic) -> int:
-        return sizes.get(e, 1) if e.is_Symbol else 1 + sum(tree(a) for a in e.args)
-
-    for symbol, definition in backward.program:  # each line reads only the lines before it
-        sizes[symbol] = tree(definition)
-    return lambda s: sizes.get(s, 1)
 
 
 def _checks_at(backward: Backward, derivatives: _Derivatives, point: dict[sp.Symbol, sp.Rational],
