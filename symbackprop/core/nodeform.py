@@ -33,6 +33,7 @@ from sympy.solvers.solveset import invert_real
 
 from .substitution import written_size
 from .verify import (
+    TRUSTED,
     Equivalence,
     OutOfTime,
     PointCheck,
@@ -53,7 +54,6 @@ REWRITE_BUDGET = 0.8  # seconds for simplifying all adjoints of a pass; then the
 MAX_REWRITE_TERMS = 100  # ... and so are those that multiply out to more terms (`_terms`): no form that won had over 40
 CHECK_POINTS = 3  # points of the check against the backward program's values
 AGREE_DIGITS = 30  # ... computed from 50-digit inputs, the two values must agree to this many digits
-SMALL = ("small",)  # points for comparing two forms the toolkit derived itself (no adversary): exact, cheap
 MAX_DIRECT_CHECK_SIZE = 250  # tree nodes of both sides in the inputs; above, the proof goes through node names
 
 
@@ -235,7 +235,7 @@ def local_in_nodes(node: Node, parent: sp.Symbol, local: sp.Expr) -> sp.Expr:
     for candidate in sorted(candidates, key=_size):
         if _size(candidate) >= _size(best):
             break
-        if equivalent(candidate.xreplace({v: d}), local, points=3, kinds=SMALL).equal:
+        if equivalent(candidate.xreplace({v: d}), local, points=3, kinds=TRUSTED).equal:
             best = candidate
             break
     return best
@@ -320,7 +320,7 @@ class NodeForm:
         """(point, every node and adjoint value there) at 3 small random points, from 50-digit inputs: the backward
         program run once per point serves every variable's check."""
         found = []
-        for point in random_points(self.graph.inputs, CHECK_POINTS, seed=0, tries=4, kinds=SMALL):
+        for point in random_points(self.graph.inputs, CHECK_POINTS, seed=0, tries=4, kinds=TRUSTED):
             try:
                 values = self.backward.values({k: sp.Float(v, 50) for k, v in point.items()})
             except (ArithmeticError, ValueError, TypeError):
@@ -362,7 +362,7 @@ class NodeForm:
         size = self._size_in_inputs
         if size(expr) + size(self.backward.adjoint_symbol(symbol)) <= MAX_DIRECT_CHECK_SIZE:
             check = equivalent(self.graph.in_inputs(expr), self.backward.gradient(symbol), self.graph.inputs,
-                               kinds=SMALL)
+                               kinds=TRUSTED)
         else:
             checks = self._against_backward_values(symbol, expr)
             pattern, _ = self._pattern(expr - self.unsimplified.get(symbol, sp.S.Zero))

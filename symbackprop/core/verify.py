@@ -230,6 +230,7 @@ def deadline(seconds: float) -> Iterator[None]:
 SIMPLE = tuple(sp.Rational(p, q) for p, q in ((1, 2), (1, 1), (3, 2), (2, 1), (3, 1), (1, 3), (2, 3), (5, 2),
                                               (4, 1), (5, 1)))  # small values: integer and half powers of negatives
 KINDS = ("moderate", "wide", "far", "simple")
+TRUSTED = ("small",)  # for two forms the toolkit derived itself (no adversary): cheap exact points only
 
 
 @lru_cache(maxsize=1)
@@ -480,7 +481,7 @@ def _mp_difference(difference: sp.Expr, digits: int, point: Mapping, scale=1) ->
     """
     scale = max(mpmath.mpf(1), abs(mpmath.mpf(scale)))
     while True:
-        values, memo = [], {}
+        values = []
         for dps in (digits, digits + 50):
             memo = {}
             with mpmath.workdps(dps):
@@ -644,7 +645,7 @@ def compare_points(left: sp.Expr, right: sp.Expr, symbols: Sequence[sp.Symbol], 
     """Both sides at `count` random points (`random_points`) where the right side is real and finite:
     exactly when both are rational, else at 60 digits with a relative tolerance of 1e-40. Where the right
     side is real and finite, a left side that is not counts as a difference, not as a skipped point.
-    `kinds=("small",)` for two forms the toolkit derived itself (no adversary): cheap exact points."""
+    `kinds=TRUSTED` for two forms the toolkit derived itself (no adversary): cheap exact points."""
     return _checks(_Sides.of(left, right), symbols, count, seed, kinds=kinds)
 
 
@@ -830,7 +831,7 @@ def equivalent(left: sp.Expr, right: sp.Expr, symbols: Sequence[sp.Symbol] | Non
     effort; without a proof, the differences at the points are computed again to DEEP_DIGITS digits, so
     `2x + 1e-12` and `2x + exp(-1000)` are not `2x`. Where `right` is real and finite, `left` must be too:
     `sqrt(-x^2)` (real only at 0) is not 0. The points depend on both expressions and `seed`; `kinds`
-    as in `compare_points` (`("small",)` for two forms the toolkit derived itself: no adversary, so neither
+    as in `compare_points` (`TRUSTED` for two forms the toolkit derived itself: no adversary, so neither
     the extra points at switches of Max, Abs, sign nor those at negative bases of variable powers).
 
     >>> from sympy import Rational, Symbol, sin, cos, sqrt, exp
@@ -847,7 +848,7 @@ def equivalent(left: sp.Expr, right: sp.Expr, symbols: Sequence[sp.Symbol] | Non
     seed = unpredictable_seed(left, right, seed)
     sides = _Sides.of(left, right)
     checks = _checks(sides, symbols, points, seed, enough=3, kinds=kinds)
-    if all(c.equal for c in checks) and tuple(kinds) != ("small",):  # points that catch answers written to fool
+    if all(c.equal for c in checks) and tuple(kinds) != TRUSTED:  # points that catch answers written to fool
         symbols = tuple(symbols)
         extra = chain(((p, False) for p in power_points(sides.left, sides.right, symbols, seed)),
                       ((p, True) for p in kink_points(sides.left, sides.right, symbols, seed)),
@@ -965,7 +966,7 @@ def verify(backward: Backward, points: int = 5, seed: int = 0, proofs: int = PRO
     found: dict[sp.Symbol, list[PointCheck]] = {v: [] for v in wrt}
     graph = backward.graph
     derivatives = _Derivatives(graph.output, {n.symbol: n.definition for n in graph.nodes})
-    for point in random_points(backward.graph.inputs, points, seed, kinds=("small",)):  # no adversary here
+    for point in random_points(backward.graph.inputs, points, seed, kinds=TRUSTED):  # no adversary here
         needed = [v for v in wrt if len(found[v]) < points]
         if not needed:
             break
