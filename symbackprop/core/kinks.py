@@ -61,7 +61,6 @@ def _note(piece: sp.Basic, values: Mapping[sp.Symbol, sp.Expr]) -> str | None:
             best = (max if isinstance(piece, sp.Max) else min)(args, key=lambda a: float(sp.N(a)))
             ties = [a for a, v in zip(piece.args, args) if sp.simplify(v - best) == 0]
             if len(ties) > 1:
-                name = "Max" if isinstance(piece, sp.Max) else "Min"
                 return (f"{piece} at a tie ({', '.join(map(str, ties))} all equal {best}): not differentiable there; "
                         f"sympy's derivative uses Heaviside(0) = 1/2, so each tied argument gets 1/2 of the "
                         f"gradient (frameworks usually route it all to one; any split summing to 1 is a subgradient)")
