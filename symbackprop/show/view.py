@@ -18,7 +18,7 @@ from ..functions import to_elementary
 from .names import adjoint_latex, course_latex, course_str, latex_name
 
 if TYPE_CHECKING:
-    from ..core.backward import AdjointStep, Backward
+    from ..core.backward import AdjointStep
     from ..core.graph import Graph
 
 
